@@ -1,0 +1,1 @@
+"""Pure signing algorithms: no I/O; time, randomness and environment are parameters."""

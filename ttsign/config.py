@@ -1,0 +1,79 @@
+"""Settings from the environment (and `.env`), via pydantic-settings.
+
+Every `TTSIGN_*` name has a default; the origin proof-of-concept's names (`HOST`, `PORT`, `LOG_LEVEL`,
+`SIGNATURE_LIBRARY`) are honoured too, with the `TTSIGN_*` name winning when both are set.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str, *origin: str) -> AliasChoices:
+    return AliasChoices(f"TTSIGN_{name}", *origin)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias=_env("HOST", "HOST"))
+    port: int = Field(8080, ge=1, le=65535, validation_alias=_env("PORT", "PORT"))
+    workers: int = Field(1, ge=1, le=64, validation_alias=_env("WORKERS"))
+    log_level: str = Field("info", validation_alias=_env("LOG_LEVEL", "LOG_LEVEL"))
+    log_json: bool | None = Field(None, validation_alias=_env("LOG_JSON"))
+    signature_library: str = Field("native", validation_alias=_env("SIGNATURE_LIBRARY", "SIGNATURE_LIBRARY"))
+
+    # Auth and limits
+    api_keys: str = Field("", validation_alias=_env("API_KEYS"))
+    api_keys_file: str = Field("", validation_alias=_env("API_KEYS_FILE"))
+    rate_limit_minute: int = Field(120, ge=0, validation_alias=_env("RATE_LIMIT_MINUTE"))
+    rate_limit_hour: int = Field(3000, ge=0, validation_alias=_env("RATE_LIMIT_HOUR"))
+    rate_limit_day: int = Field(30000, ge=0, validation_alias=_env("RATE_LIMIT_DAY"))
+    store: str = Field("memory", validation_alias=_env("STORE"))
+    allowed_hosts: str = Field("tiktok.com,tiktokv.com,tiktokcdn.com", validation_alias=_env("ALLOWED_HOSTS"))
+    max_url_bytes: int = Field(8192, validation_alias=_env("MAX_URL_BYTES"))
+    max_body_bytes: int = Field(65536, validation_alias=_env("MAX_BODY_BYTES"))
+
+    # Signing
+    gnarly_version: Literal["5.3.2", "5.1.3"] = Field("5.3.2", validation_alias=_env("GNARLY_VERSION"))
+    env_code: int = Field(65, ge=0, le=65535, validation_alias=_env("ENV_CODE"))
+    ub_code: int = Field(8, ge=0, le=65535, validation_alias=_env("UB_CODE"))
+    webcast_xbogus: bool = Field(False, validation_alias=_env("WEBCAST_XBOGUS"))
+    browser_preset: str = Field("chrome-win", validation_alias=_env("BROWSER_PRESET"))
+
+    # Upstream TikTok (every base configurable so tests point them at a fake)
+    tiktok_www: str = Field("https://www.tiktok.com", validation_alias=_env("TIKTOK_WWW"))
+    ttwid_url: str = Field(
+        "https://ttwid.bytedance.com/ttwid/union/register/", validation_alias=_env("TTWID_URL")
+    )
+    webcast_url: str = Field("https://webcast.tiktok.com/webcast", validation_alias=_env("WEBCAST_URL"))
+    ws_url: str = Field(
+        "wss://webcast-ws.tiktok.com/webcast/im/ws_proxy/ws_reuse_supplement/",
+        validation_alias=_env("WS_URL"),
+    )
+    proxy: str = Field("", validation_alias=_env("PROXY"))
+    connect_strategy: Literal["auto", "direct", "relay"] = Field(
+        "direct", validation_alias=_env("CONNECT_STRATEGY")
+    )
+    ttwid_ttl_s: int = Field(7200, ge=1, validation_alias=_env("TTWID_TTL"))
+    connects_per_hour: int = Field(15, ge=1, validation_alias=_env("CONNECTS_PER_HOUR"))
+    upstream_timeout_s: float = Field(10.0, gt=0, validation_alias=_env("UPSTREAM_TIMEOUT"))
+
+    def api_key_set(self) -> frozenset[str]:
+        keys = {k.strip() for k in self.api_keys.split(",") if k.strip()}
+        if self.api_keys_file:
+            with open(self.api_keys_file, encoding="utf-8") as fh:
+                keys |= {ln.strip() for ln in fh if ln.strip() and not ln.startswith("#")}
+        return frozenset(keys)
+
+    def allowed_host_suffixes(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower().lstrip(".") for h in self.allowed_hosts.split(",") if h.strip())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

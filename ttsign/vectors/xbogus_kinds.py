@@ -1,0 +1,1 @@
+"""Vector checkers (placeholder until the algorithm lands)."""
