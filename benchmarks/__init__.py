@@ -1,0 +1,1 @@
+"""Micro-benchmarks. Each `bench_*.py` module exposes CASES: list[tuple[str, Callable[[], object]]]."""
