@@ -1,0 +1,280 @@
+"""`Signer.sign(...)`: the one entry point that turns a TikTok URL into a signed request.
+
+The signer owns the per-identity state the SDK keeps in a page: the page-load clock that feeds the
+X-Gnarly / X-Dynosaur nonces, the signing counter, and the browser preset. Clocks and randomness are
+injected (`clock`, `mono_clock`, `rng`) so tests and vectors are deterministic.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ttsign.algorithms import xbogus
+from ttsign.algorithms.identity import Identity, new_identity
+from ttsign.algorithms.navigator import BrowserPreset, get_preset, navigator_dict, preset_for_user_agent
+from ttsign.algorithms.payloads import dynosaur532, gnarly513, gnarly532
+from ttsign.signing.policy import Product, choose_product, parse_url
+
+GNARLY_513_KEYS = (1, 8, 12, 11, 6, 9, 4, 7, 0, 14, 15, 2, 3, 10, 5, 13)
+GNARLY_532_KEYS = (0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """Everything a caller needs to send the request exactly as signed."""
+
+    url: str
+    method: str
+    body: bytes
+    user_agent: str
+    product: Product
+    tokens: dict[str, str]
+    headers: dict[str, str]
+    navigator: BrowserPreset
+    signed_query: str
+    warnings: tuple[str, ...] = ()
+    timestamp: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "signed_url": self.url,
+            "method": self.method,
+            "product": self.product.value,
+            "tokens": dict(self.tokens),
+            "headers": dict(self.headers),
+            "user_agent": self.user_agent,
+            "navigator": navigator_dict(self.navigator),
+            "signed_query": self.signed_query,
+            "timestamp": self.timestamp,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass
+class SignerOptions:
+    """Signing knobs; defaults follow a real Chrome on tiktok.com (gnarly-532.md §1.5)."""
+
+    gnarly_version: str = "5.3.2"
+    env_code: int = 65
+    ub_code: int = 8
+    webcast_xbogus: bool = False
+    preset: str = "chrome-win"
+    page: str = "www.tiktok.com/"
+
+
+@dataclass
+class _PageState:
+    """What a browser page accumulates: load time, signing counter."""
+
+    loaded_mono: float
+    seq: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_seq(self) -> int:
+        with self.lock:
+            self.seq = self.seq % 65535 + 1  # the 2-byte slot holds 1..65535 (gnarly-532.md §1.2)
+            return self.seq
+
+
+class Signer:
+    """Signs TikTok web requests natively. Thread-safe; one instance per identity."""
+
+    def __init__(
+        self,
+        options: SignerOptions | None = None,
+        *,
+        identity: Identity | None = None,
+        clock: Callable[[], float] = time.time,
+        mono_clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.options = options or SignerOptions()
+        self._clock = clock
+        self._mono = mono_clock
+        self._rng = rng or random.SystemRandom()
+        self.identity = identity or new_identity(self._rng, int(clock() * 1000))
+        self.default_preset = get_preset(self.options.preset)
+        self._page = _PageState(loaded_mono=mono_clock())
+
+    # -- entropy -----------------------------------------------------------------------------
+    def _key(self) -> bytes:
+        if isinstance(self._rng, random.SystemRandom):
+            return os.urandom(48)
+        return self._rng.randbytes(48)
+
+    def _page_micros(self) -> int:
+        """The SDK's nonce clock: microseconds since page load (performance.now() x 1000)."""
+        return int((self._mono() - self._page.loaded_mono) * 1_000_000) & 0xFFFFFFFF
+
+    def preset_for(self, user_agent: str | None) -> BrowserPreset:
+        if not user_agent or user_agent == self.default_preset.user_agent:
+            return self.default_preset
+        return preset_for_user_agent(user_agent)
+
+    # -- the entry point -----------------------------------------------------------------------
+    def sign(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | str = b"",
+        user_agent: str | None = None,
+        ms_token: str | None = None,
+        *,
+        product: Product | None = None,
+    ) -> SignedRequest:
+        """Sign `url` as the page's SDK would; see `policy` for which tokens each URL gets.
+
+        `ms_token` is passed through verbatim (a real token issued by TikTok, or None/"" for an
+        empty ``msToken=``); one is never invented. Raises `policy.PolicyError` for unusable URLs.
+        """
+        method = method.upper()
+        body_bytes = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        parsed = parse_url(url)
+        token = ms_token if ms_token is not None else (parsed.ms_token or "")
+        preset = self.preset_for(user_agent)
+        ua = user_agent or preset.user_agent
+        chosen = product or choose_product(parsed.host, parsed.path, method)
+        now = self._clock()
+        ts = int(now)
+        q = parsed.query
+        tokens: dict[str, str] = {}
+        if chosen is Product.FULL and self.options.gnarly_version == "5.3.2":
+            suffix, signed = self._full_532(q, body_bytes, ua, token, ts, tokens)
+        elif chosen is Product.FULL:
+            suffix, signed = self._full_513(q, body_bytes, ua, token, now, tokens, preset)
+        else:
+            signed = _join(q, f"msToken={token}")
+            tokens["msToken"] = token
+            suffix = signed
+            if chosen is Product.CLASSIC or self.options.webcast_xbogus:
+                tokens["X-Bogus"] = xbogus.encode(signed, body_bytes, ua, ts, _profile(preset))
+                suffix = f"{signed}&X-Bogus={tokens['X-Bogus']}"
+        headers = {"User-Agent": ua}
+        if chosen is Product.FULL:
+            headers["Referer"] = "https://www.tiktok.com/"
+        return SignedRequest(
+            url=f"{parsed.base}?{suffix}",
+            method=method,
+            body=body_bytes,
+            user_agent=ua,
+            product=chosen,
+            tokens=tokens,
+            headers=headers,
+            navigator=preset,
+            signed_query=signed,
+            warnings=_warnings(parsed.query, parsed.path, chosen, token, ua, preset),
+            timestamp=ts,
+        )
+
+    def _full_532(
+        self, q: str, body: bytes, ua: str, token: str, ts: int, tokens: dict[str, str]
+    ) -> tuple[str, str]:
+        """gnarly-532.md §0: D over Q, S = Q&X-Dynosaur=D&msToken=T, G over S; wire = S&X-Bogus=1&X-Gnarly=G."""
+        opt, ident = self.options, self.identity
+        seq = self._page.next_seq()
+        dyn = dynosaur532.encode(
+            q,
+            ua,
+            timestamp=ts,
+            nonce=self._page_micros(),
+            counter_25=seq,
+            counter_2f=seq,
+            env_code=opt.env_code,
+            ub_code=opt.ub_code,
+            page=opt.page,
+            canvas_hash=ident.canvas_hash,
+            webgl_hash=ident.webgl_hash,
+            component_version=ident.component_version,
+            device_hash=ident.device_hash,
+            key=self._key(),
+        )
+        sealed = _join(q, f"X-Dynosaur={dyn}&msToken={token}")
+        order = list(GNARLY_532_KEYS)
+        self._rng.shuffle(order)  # the real SDK's record order is random per token (§1.4)
+        gnarly = gnarly532.encode(
+            sealed,
+            body,
+            ua,
+            timestamp=ts,
+            nonce=self._page_micros(),
+            nonce2=~self._page_micros() & 0xFFFFFFFF,
+            sequence=seq,
+            env_code=opt.env_code,
+            ub_code=opt.ub_code,
+            key=self._key(),
+            record_order=order,
+        )
+        tokens.update({"X-Dynosaur": dyn, "msToken": token, "X-Bogus": "1", "X-Gnarly": gnarly})
+        return f"{sealed}&X-Bogus=1&X-Gnarly={gnarly}", sealed
+
+    def _full_513(
+        self,
+        q: str,
+        body: bytes,
+        ua: str,
+        token: str,
+        now: float,
+        tokens: dict[str, str],
+        preset: BrowserPreset,
+    ) -> tuple[str, str]:
+        """The 5.1.3-ZTCA era (tokens.md §1.2): msToken, a real X-Bogus, X-Gnarly over the query."""
+        signed = _join(q, f"msToken={token}")
+        ts = int(now)
+        xb = xbogus.encode(signed, body, ua, ts, _profile(preset))
+        seq = self._page.next_seq()
+        gnarly = gnarly513.encode(
+            signed,
+            body,
+            ua,
+            timestamp_ms=int(now * 1000),
+            total_requests=seq + 3,
+            intercepted_requests=seq,
+            random_low16=self._rng.getrandbits(16),
+            random32=self._rng.getrandbits(32),
+            key=self._key(),
+            ub_code=self.options.ub_code,
+            env_code=self.options.env_code,
+            sdk_version="2.0.0.485",
+        )
+        tokens.update({"msToken": token, "X-Bogus": xb, "X-Gnarly": gnarly})
+        return f"{signed}&X-Bogus={xb}&X-Gnarly={gnarly}", signed
+
+
+def _join(query: str, tail: str) -> str:
+    return f"{query}&{tail}" if query else tail
+
+
+def _profile(preset: BrowserPreset) -> xbogus.XBogusProfile:
+    return xbogus.XBogusProfile(header=preset.xbogus_header, canvas=preset.xbogus_canvas)
+
+
+def _param(query: str, name: str) -> str | None:
+    prefix = name + "="
+    for seg in query.split("&"):
+        if seg.startswith(prefix):
+            return seg[len(prefix) :]
+    return None
+
+
+def _warnings(
+    query: str, path: str, product: Product, token: str, ua: str, preset: BrowserPreset
+) -> tuple[str, ...]:
+    """Things that make TikTok answer an empty 200 even with valid tokens (tokens.md §0, §7)."""
+    out: list[str] = []
+    if product is Product.FULL and path.startswith("/api/") and not _param(query, "device_id"):
+        out.append("no device_id in the query: TikTok answers /api/* without one with an empty 200")
+    if not token:
+        out.append("msToken is empty: accepted by TikTok, but a real one from a TikTok response is better")
+    platform = _param(query, "browser_platform")
+    if platform is not None and platform.replace("%20", " ") != preset.browser_platform:
+        out.append(
+            f"browser_platform={platform} disagrees with the User-Agent ({preset.browser_platform}); "
+            "TikTok gates mismatched requests"
+        )
+    return tuple(out)
