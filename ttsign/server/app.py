@@ -1,24 +1,96 @@
-"""ASGI app factory. (Skeleton: /health only; the HTTP server issue fills in the API.)"""
+"""ASGI app factory: the three API surfaces (origin, client-compatible, native) plus ops.
+
+`create_app()` reads settings from the environment; tests pass their own `Settings` / `Signer`.
+"""
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ttsign import __version__
+from ttsign.config import Settings, get_settings
+from ttsign.server import logs
+from ttsign.server.deps import Services, request_id
+from ttsign.server.errors import ApiError, error_response
+from ttsign.server.limits import RateLimiter
+from ttsign.server.middleware import RequestGuard
+from ttsign.server.routes import ops, origin, sign_url, v1
+from ttsign.signing.signer import Signer, SignerOptions
+from ttsign.store.memory import MemoryRateStore
+
+DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) in pure Python.
+
+Three surfaces: the origin API (`/signature`, `/sign`), the client-compatible API that TikTokLive 7.x and
+tiktok-live-connector 2.x call (`/webcast/*`, `/tiktok/sign_url`), and the native API (`/v1/*`).
+Errors are JSON `{"code": N, "message": "..."}`."""
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="ttsign", version=__version__)
+def make_signer(settings: Settings) -> Signer:
+    return Signer(
+        SignerOptions(
+            gnarly_version=settings.gnarly_version,
+            env_code=settings.env_code,
+            ub_code=settings.ub_code,
+            webcast_xbogus=settings.webcast_xbogus,
+            preset=settings.browser_preset,
+        )
+    )
 
-    @app.get("/health")
-    async def health() -> dict[str, object]:
-        return {
-            "status": "ok",
-            "timestamp": int(time.time()),
-            "version": __version__,
-            "components": {"signer": "ok", "providers": ["native"], "store": "memory"},
-        }
 
+def make_store(settings: Settings) -> Any:
+    if settings.store.startswith("redis://") or settings.store.startswith("rediss://"):
+        raise SystemExit("TTSIGN_STORE=redis is not implemented yet; use 'memory' (the default)")
+    if settings.store != "memory":
+        raise SystemExit(f"TTSIGN_STORE={settings.store!r} is not a known store; use 'memory'")
+    return MemoryRateStore()
+
+
+def create_app(
+    settings: Settings | None = None, *, signer: Signer | None = None, upstream: Any = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    logs.configure(settings.log_level, settings.log_json)
+    limiter = RateLimiter(
+        make_store(settings),
+        {
+            "rate_limit_minute": settings.rate_limit_minute,
+            "rate_limit_hour": settings.rate_limit_hour,
+            "rate_limit_day": settings.rate_limit_day,
+        },
+    )
+    app = FastAPI(title="ttsign", version=__version__, description=DESCRIPTION)
+    app.state.services = Services(settings, signer or make_signer(settings), limiter, upstream)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return error_response(exc, request_id(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return error_response(ApiError(422, f"invalid request: {where} {first.get('msg', '')}".strip()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = {404: "no such route on this ttsign server", 405: "method not allowed on this route"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return error_response(ApiError(exc.status_code, message, headers=dict(exc.headers or {})))
+
+    for module in (ops, origin, sign_url, v1):
+        app.include_router(module.router)
+    app.add_middleware(
+        RequestGuard,
+        api_keys=settings.api_key_set(),
+        limiter=limiter,
+        max_request_bytes=settings.max_url_bytes + settings.max_body_bytes + 8192,
+        logger=logs.get_logger("ttsign.http"),
+    )
     return app

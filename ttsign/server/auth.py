@@ -1,0 +1,44 @@
+"""API keys: `X-Api-Key` (what both client libraries send) or `Authorization: Bearer`.
+
+Keys are compared in constant time against every configured key and never logged; callers are
+identified in logs and rate-limit buckets by a short hash of their key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+
+
+def key_id(key: str) -> str:
+    """A non-reversible label for a key (for buckets and logs)."""
+    return "key:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def extract_key(headers: dict[str, str]) -> str | None:
+    key = headers.get("x-api-key")
+    if key:
+        return key.strip()
+    auth = headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return None
+
+
+def check_key(presented: str, keys: frozenset[str]) -> bool:
+    """Constant-time membership: every key is compared, whatever matches."""
+    p = presented.encode("utf-8", "replace")
+    ok = False
+    for k in keys:
+        ok |= hmac.compare_digest(p, k.encode("utf-8"))
+    return ok
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,102 @@
+"""The origin proof-of-concept's API: `POST /signature` (text/plain URL) and `POST /sign` (JSON).
+
+Response: `{"status":"ok","data":{signature, signed_url, X-Bogus, X-Gnarly, X-Dynosaur, msToken,
+x-tt-params, navigator}, "response_time_ms": N}`. `signature` is the legacy `_signature`, which
+TikTok no longer checks (tokens.md §6); it is kept because the origin API returned it. Token fields hold
+what the signed URL carries; a token the route must not carry (X-Gnarly/X-Dynosaur on webcast
+`im/fetch`, which TikTok answers with 403) is an empty string.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ttsign.algorithms import signature, ttparams
+from ttsign.algorithms.navigator import navigator_dict
+from ttsign.server import metrics
+from ttsign.server.deps import services, timed_sign
+from ttsign.server.errors import ApiError
+from ttsign.server.validation import check_url, check_user_agent, decode_text, field, parse_json_object
+
+router = APIRouter(tags=["origin"])
+
+_SIGN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "room_url": {"type": "string", "example": "https://www.tiktok.com/@someone/live"},
+                        "url": {"type": "string"},
+                        "user_agent": {"type": "string"},
+                        "ms_token": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+_SIGNATURE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/plain": {"schema": {"type": "string", "example": "https://www.tiktok.com/@x/live"}}},
+    }
+}
+
+
+def origin_payload(request: Request, url: str, user_agent: str | None, ms_token: str | None) -> dict[str, Any]:
+    svc = services(request)
+    started = time.perf_counter()
+    signed = timed_sign(svc, url, "GET", b"", user_agent, ms_token)
+    t_sign = time.perf_counter()
+    legacy = signature.legacy_signature(url, signed.user_agent, signed.timestamp, "www.tiktok.com/")
+    query = signed.signed_query.split("&X-Dynosaur=", 1)[0]
+    tt_params = ttparams.encrypt(f"{query}&is_encryption=1" if query else "is_encryption=1")
+    done = time.perf_counter()
+    metrics.SIGN_LATENCY.labels("legacy+x-tt-params").observe(done - t_sign)
+    tokens = signed.tokens
+    return {
+        "status": "ok",
+        "data": {
+            "signature": legacy,
+            "signed_url": signed.url,
+            "X-Bogus": tokens.get("X-Bogus", ""),
+            "X-Gnarly": tokens.get("X-Gnarly", ""),
+            "X-Dynosaur": tokens.get("X-Dynosaur", ""),
+            "msToken": tokens.get("msToken", ""),
+            "x-tt-params": tt_params,
+            "navigator": navigator_dict(signed.navigator),
+        },
+        "response_time_ms": round((done - started) * 1000, 3),
+    }
+
+
+@router.post("/signature", openapi_extra=_SIGNATURE_BODY, summary="Sign a URL sent as a text/plain body")
+async def post_signature(request: Request) -> JSONResponse:
+    ct = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    raw = await request.body()
+    if ct == "application/json":
+        url = field(parse_json_object(raw, ct), "url", required=True)
+    elif ct in ("", "text/plain", "application/x-www-form-urlencoded"):
+        url = decode_text(raw)
+    else:
+        raise ApiError(415, f"expected a text/plain body holding the URL, got Content-Type {ct}")
+    url = check_url(url, services(request).settings)
+    return JSONResponse(origin_payload(request, url, None, None))
+
+
+@router.post("/sign", openapi_extra=_SIGN_BODY, summary="Sign a URL sent as JSON {room_url} or {url}")
+async def post_sign(request: Request) -> JSONResponse:
+    data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
+    url = field(data, "room_url") or field(data, "url")
+    if not url:
+        raise ApiError(400, "missing field 'room_url' (or 'url') holding the TikTok URL")
+    url = check_url(url, services(request).settings)
+    ua = check_user_agent(field(data, "user_agent"))
+    return JSONResponse(origin_payload(request, url, ua, field(data, "ms_token")))

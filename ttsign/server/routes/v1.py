@@ -1,0 +1,77 @@
+"""The native API: `POST /v1/sign` (everything the Signer returns) and `POST /v1/decode`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from ttsign.algorithms.decode import decode_token
+from ttsign.algorithms.errors import TokenError
+from ttsign.server.deps import services, timed_sign
+from ttsign.server.errors import ApiError
+from ttsign.server.validation import (
+    check_body,
+    check_method,
+    check_url,
+    check_user_agent,
+    field,
+    parse_json_object,
+)
+
+router = APIRouter(prefix="/v1", tags=["native"])
+
+_SIGN = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["url"],
+                    "properties": {
+                        "url": {"type": "string", "example": "https://www.tiktok.com/api/user/detail/?aid=1988"},
+                        "method": {"type": "string", "default": "GET"},
+                        "body": {"type": "string", "description": "the exact body that will be sent"},
+                        "user_agent": {"type": "string"},
+                        "ms_token": {"type": "string", "description": "a real msToken to pass through"},
+                    },
+                }
+            }
+        },
+    }
+}
+_DECODE = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}
+            }
+        },
+    }
+}
+
+
+@router.post("/sign", openapi_extra=_SIGN, summary="Sign any TikTok URL: signed URL, tokens, headers, navigator")
+async def v1_sign(request: Request) -> JSONResponse:
+    svc = services(request)
+    data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
+    url = check_url(field(data, "url", required=True), svc.settings)
+    method = check_method(field(data, "method"))
+    body = check_body(field(data, "body"), svc.settings)
+    ua = check_user_agent(field(data, "user_agent"))
+    signed = timed_sign(svc, url, method, body, ua, field(data, "ms_token"))
+    return JSONResponse({"code": 200, "data": signed.to_dict()})
+
+
+@router.post("/decode", openapi_extra=_DECODE, summary="Decode an X-Bogus, X-Gnarly, X-Dynosaur or x-tt-params")
+async def v1_decode(request: Request) -> JSONResponse:
+    data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
+    token = field(data, "token", required=True)
+    if len(token) > 16384:
+        raise ApiError(413, "token is longer than 16384 characters")
+    try:
+        decoded = decode_token(token)
+    except TokenError as exc:
+        raise ApiError(400, f"cannot decode token: {exc}") from None
+    return JSONResponse({"code": 200, "data": decoded})
