@@ -4,7 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-test.txt 2>/dev/null | md5sum | cut -c1-12)
 
-.PHONY: serve test bench lint fmt clean venv
+.PHONY: serve test bench lint fmt clean venv node
+NODE_DIR := tests/e2e/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.ttsign-stamp
 
 $(STAMP): pyproject.toml requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,10 +17,17 @@ $(STAMP): pyproject.toml requirements-test.txt
 
 venv: $(STAMP)
 
+# The unmodified tiktok-live-connector used by the end-to-end tests (lockfile in tests/e2e/node).
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(NODE_STAMP)
+
 serve: $(STAMP)
 	$(VENV)/bin/ttsign serve
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

@@ -23,14 +23,31 @@ def serve(
     """Start the HTTP server."""
     import uvicorn
 
+    from ttsign.server.auth import is_loopback
+
     s = get_settings()
+    bind = host or s.host
+    try:
+        keys = s.api_key_set()
+    except OSError as exc:
+        typer.echo(f"error: cannot read TTSIGN_API_KEYS_FILE: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not keys and not is_loopback(bind):
+        typer.echo(
+            f"error: refusing to listen on {bind} without API keys. Set TTSIGN_API_KEYS=key1,key2 "
+            "(or TTSIGN_API_KEYS_FILE) to serve a public address, or bind 127.0.0.1.",
+            err=True,
+        )
+        raise typer.Exit(2)
     uvicorn.run(
         "ttsign.server.app:create_app",
         factory=True,
-        host=host or s.host,
+        host=bind,
         port=port or s.port,
         workers=workers or s.workers,
         log_level=s.log_level.lower(),
+        access_log=False,  # one structured line per request comes from our middleware
+        timeout_graceful_shutdown=30,  # SIGTERM: stop accepting, let in-flight requests finish
     )
 
 
