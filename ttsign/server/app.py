@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,9 +22,10 @@ from ttsign.server.deps import Services, request_id
 from ttsign.server.errors import ApiError, error_response
 from ttsign.server.limits import RateLimiter
 from ttsign.server.middleware import RequestGuard
-from ttsign.server.routes import ops, origin, sign_url, v1
+from ttsign.server.routes import connect, ops, origin, sign_url, v1
 from ttsign.signing.signer import Signer, SignerOptions
 from ttsign.store.memory import MemoryRateStore
+from ttsign.tiktok.client import TikTokClient
 
 DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) in pure Python.
 
@@ -64,8 +67,15 @@ def create_app(
             "rate_limit_day": settings.rate_limit_day,
         },
     )
-    app = FastAPI(title="ttsign", version=__version__, description=DESCRIPTION)
-    app.state.services = Services(settings, signer or make_signer(settings), limiter, upstream)
+    tiktok = upstream if upstream is not None else TikTokClient(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await tiktok.close()
+
+    app = FastAPI(title="ttsign", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = Services(settings, signer or make_signer(settings), limiter, tiktok)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -84,7 +94,7 @@ def create_app(
         )
         return error_response(ApiError(exc.status_code, message, headers=dict(exc.headers or {})))
 
-    for module in (ops, origin, sign_url, v1):
+    for module in (ops, origin, sign_url, v1, connect):
         app.include_router(module.router)
     app.add_middleware(
         RequestGuard,

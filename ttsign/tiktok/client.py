@@ -1,0 +1,31 @@
+"""`TikTokClient`: the upstream pieces (HTTP session, identity pool, rooms, connect strategy) wired from settings."""
+
+from __future__ import annotations
+
+from ttsign.algorithms.navigator import get_preset
+from ttsign.config import Settings
+from ttsign.tiktok.http import Upstream
+from ttsign.tiktok.identity_pool import IdentityPool, TtwidIssuer
+from ttsign.tiktok.rooms import Rooms
+from ttsign.tiktok.webcast import AutoStrategy, ConnectStrategy, DirectStrategy, RelayStrategy, WsUrlSigner
+
+
+class TikTokClient:
+    def __init__(self, settings: Settings, *, ws_signer: WsUrlSigner | None = None) -> None:
+        ua = get_preset(settings.browser_preset).user_agent
+        self.upstream = Upstream(proxy=settings.proxy, timeout_s=settings.upstream_timeout_s)
+        self.issuer = TtwidIssuer(self.upstream, ttwid_url=settings.ttwid_url, www=settings.tiktok_www, user_agent=ua)
+        self.pool = IdentityPool(
+            self.issuer.issue, ttl_s=settings.ttwid_ttl_s, connects_per_hour=settings.connects_per_hour
+        )
+        self.rooms = Rooms(self.upstream, www=settings.tiktok_www, webcast=settings.webcast_url, user_agent=ua)
+        self.direct = DirectStrategy(self.pool, ws_url=settings.ws_url, ws_signer=ws_signer)
+        self.relay = RelayStrategy(self.pool, self.upstream, webcast_url=settings.webcast_url)
+        self.strategy: ConnectStrategy = {
+            "direct": self.direct,
+            "relay": self.relay,
+            "auto": AutoStrategy(self.relay, self.direct),
+        }[settings.connect_strategy]
+
+    async def close(self) -> None:
+        await self.upstream.close()

@@ -1,0 +1,179 @@
+"""Room id, live status and room info from a username, with no signing (live-connect.md §4).
+
+Order: `api-live/user/room` (unsigned JSON, needs `sourceType=54`), then the `SIGI_STATE` JSON in
+`/@user/live`. Room info comes from `webcast/room/info`, liveness from `webcast/room/check_alive`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ttsign.tiktok.http import Upstream, UpstreamError, UpstreamResponse
+
+UNIQUE_ID = re.compile(r"^[A-Za-z0-9._]{1,64}$")
+SIGI = re.compile(r'<script id="SIGI_STATE" type="application/json">(.*?)</script>', re.S)
+USER_NOT_FOUND = 19881007
+STATUS_LIVE, STATUS_OFFLINE = 2, 4
+BASE_PARAMS = {
+    "aid": "1988",
+    "app_name": "tiktok_web",
+    "app_language": "en",
+    "browser_language": "en-US",
+    "device_platform": "web_pc",
+    "user_is_login": "false",
+}
+
+
+class RoomError(Exception):
+    """`kind`: not_found, region_blocked, bot_walled, bad_input, upstream (HTTP mapping in the routes)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class RoomLookup:
+    unique_id: str
+    room_id: str
+    is_live: bool
+    source: str
+    user: dict[str, Any] = field(default_factory=dict)
+    room: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        room = self.room or {}
+        stream = room.get("streamData") or room.get("stream_url") or None
+        return {
+            "unique_id": self.unique_id,
+            "room_id": self.room_id,
+            "is_live": self.is_live,
+            "source": self.source,
+            "nickname": self.user.get("nickname"),
+            "user_id": str(self.user.get("id", "")) or None,
+            "title": room.get("title"),
+            "viewer_count": _viewers(room),
+            "start_time": room.get("startTime") or room.get("create_time"),
+            "stream_urls": stream,
+        }
+
+
+def _viewers(room: dict[str, Any]) -> int | None:
+    for key in ("user_count", "userCount", "viewerCount"):
+        if isinstance(room.get(key), int):
+            return int(room[key])
+    stats = room.get("liveRoomStats") or {}
+    return stats.get("userCount") if isinstance(stats.get("userCount"), int) else None
+
+
+def normalize_unique_id(raw: str) -> str:
+    uid = raw.strip().removeprefix("@")
+    if "tiktok.com/@" in uid:
+        uid = uid.split("tiktok.com/@", 1)[1].split("/", 1)[0].split("?", 1)[0]
+    if not UNIQUE_ID.match(uid):
+        raise RoomError("bad_input", f"'{raw[:80]}' is not a TikTok username (letters, digits, '.', '_')")
+    return uid
+
+
+def _json(resp: UpstreamResponse, what: str) -> Any:
+    if resp.status >= 500:
+        raise RoomError("upstream", f"TikTok {what} answered HTTP {resp.status}")
+    if not resp.body.strip():
+        hint = " (tt_orcas_res gate)" if resp.headers.get("tt_orcas_res") else ""
+        raise RoomError("bot_walled", f"TikTok {what} answered an empty body{hint}")
+    try:
+        return json.loads(resp.body)
+    except ValueError:
+        raise RoomError("bot_walled", f"TikTok {what} did not answer JSON (HTTP {resp.status}; a bot wall?)") from None
+
+
+class Rooms:
+    def __init__(self, upstream: Upstream, *, www: str, webcast: str, user_agent: str) -> None:
+        self.upstream = upstream
+        self.www = www.rstrip("/")
+        self.webcast = webcast.rstrip("/")
+        self.headers = {"User-Agent": user_agent}
+
+    async def lookup(self, unique_id: str) -> RoomLookup:
+        """Room id and live status: api-live first, SIGI_STATE second. Raises RoomError."""
+        uid = normalize_unique_id(unique_id)
+        first: RoomError | None = None
+        try:
+            return await self._api_live(uid)
+        except RoomError as exc:
+            if exc.kind == "not_found":
+                raise
+            first = exc
+        except UpstreamError as exc:
+            first = RoomError("upstream", str(exc))
+        try:
+            return await self._sigi(uid)
+        except UpstreamError as exc:
+            raise RoomError("upstream", f"{first}; SIGI_STATE fallback: {exc}") from None
+        except RoomError as exc:
+            if exc.kind in ("not_found", "region_blocked"):
+                raise
+            raise RoomError(exc.kind, f"api-live: {first}; SIGI_STATE: {exc}") from None
+
+    async def _api_live(self, uid: str) -> RoomLookup:
+        resp = await self.upstream.get(
+            f"{self.www}/api-live/user/room/",
+            params={**BASE_PARAMS, "uniqueId": uid, "sourceType": "54"},
+            headers=self.headers,
+        )
+        data = _json(resp, "api-live/user/room")
+        if not isinstance(data, dict):
+            raise RoomError("bot_walled", "api-live answered JSON that is not an object")
+        if data.get("statusCode") == USER_NOT_FOUND or data.get("message") == "user_not_found":
+            raise RoomError("not_found", f"TikTok user '{uid}' does not exist")
+        if data.get("statusCode") not in (0, None):
+            raise RoomError("upstream", f"api-live statusCode {data.get('statusCode')}: {data.get('message')}")
+        return _from_user_info(uid, data.get("data") or {}, "api-live")
+
+    async def _sigi(self, uid: str) -> RoomLookup:
+        resp = await self.upstream.get(f"{self.www}/@{uid}/live", headers=self.headers)
+        m = SIGI.search(resp.text)
+        if not m:
+            raise RoomError("bot_walled", f"/@{uid}/live has no SIGI_STATE (HTTP {resp.status}, {len(resp.body)} bytes)")
+        try:
+            state = json.loads(m.group(1))
+        except ValueError:
+            raise RoomError("bot_walled", "SIGI_STATE is not valid JSON") from None
+        live = state.get("LiveRoom") if isinstance(state, dict) else None
+        if not live:
+            raise RoomError("not_found", f"TikTok user '{uid}' does not exist")
+        status = live.get("liveRoomStatus")
+        if isinstance(status, int) and status < 0:
+            kind = "region_blocked" if status == -6 else "bot_walled"
+            raise RoomError(kind, f"TikTok refused the live page for '{uid}' (liveRoomStatus {status})")
+        return _from_user_info(uid, live.get("liveRoomUserInfo") or {}, "sigi_state")
+
+    async def room_info(self, room_id: str) -> dict[str, Any]:
+        resp = await self.upstream.get(
+            f"{self.webcast}/room/info/", params={**BASE_PARAMS, "room_id": room_id}, headers=self.headers
+        )
+        data = _json(resp, "room/info")
+        return data.get("data") or {} if isinstance(data, dict) else {}
+
+    async def check_alive(self, room_id: str) -> bool | None:
+        resp = await self.upstream.get(
+            f"{self.webcast}/room/check_alive/", params={**BASE_PARAMS, "room_ids": room_id}, headers=self.headers
+        )
+        data = _json(resp, "room/check_alive")
+        items = data.get("data") if isinstance(data, dict) else None
+        if isinstance(items, list) and items and isinstance(items[0], dict):
+            return bool(items[0].get("alive"))
+        return None
+
+
+def _from_user_info(uid: str, info: dict[str, Any], source: str) -> RoomLookup:
+    user = info.get("user") or {}
+    room = info.get("liveRoom") or {}
+    room_id = str(user.get("roomId") or "")
+    status = room.get("status", user.get("status"))
+    if not room_id or room_id == "0":
+        return RoomLookup(uid, "", False, source, user, room)
+    return RoomLookup(uid, room_id, status != STATUS_OFFLINE, source, user, room)
