@@ -128,5 +128,104 @@ def vectors_check(
     raise typer.Exit(1 if failed_any else 0)
 
 
+def _run(coro: object) -> object:
+    import asyncio
+
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@app.command()
+def room(user: str = typer.Argument(..., help="TikTok username, @handle or profile URL")) -> None:
+    """Room id, live status and room info, straight from TikTok (no server needed)."""
+    from ttsign.tiktok.client import TikTokClient
+    from ttsign.tiktok.rooms import RoomError
+
+    async def go() -> dict[str, object]:
+        client = TikTokClient(get_settings())
+        try:
+            found = await client.rooms.lookup(user)
+            data = found.summary()
+            if found.room_id and found.is_live:
+                try:
+                    data["room_info"] = await client.rooms.room_info(found.room_id)
+                except RoomError as exc:
+                    data["room_info_error"] = str(exc)
+            return data
+        finally:
+            await client.close()
+
+    try:
+        out = _run(go())
+    except RoomError as exc:
+        typer.echo(f"error ({exc.kind}): {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+
+
+@app.command()
+def check(
+    user: str = typer.Argument(..., help="TikTok username of a user who is LIVE now"),
+    events: int = typer.Option(3, help="stop after this many decoded events"),
+    timeout: float = typer.Option(20.0, help="seconds to wait for events"),
+) -> None:
+    """Stage-by-stage live diagnostic: room lookup, ttwid, socket handshake, first events."""
+    from ttsign.algorithms.navigator import get_preset
+    from ttsign.tiktok.client import TikTokClient
+    from ttsign.tiktok.identity_pool import IdentityUnavailable
+    from ttsign.tiktok.rooms import RoomError
+    from ttsign.tiktok.socket import SocketRefused, watch
+
+    settings = get_settings()
+
+    def stage(n: int, name: str, ok: bool, detail: str) -> None:
+        typer.echo(f"[{n}/4] {name:<18} {'OK  ' if ok else 'FAIL'} {detail}")
+
+    async def go() -> int:
+        client = TikTokClient(settings)
+        try:
+            try:
+                found = await client.rooms.lookup(user)
+            except RoomError as exc:
+                stage(1, "room lookup", False, f"{exc.kind}: {exc}")
+                return 1
+            if not found.room_id or not found.is_live:
+                stage(1, "room lookup", False, f"@{found.unique_id} is not LIVE now (room id {found.room_id or '-'})")
+                return 1
+            stage(1, "room lookup", True, f"room {found.room_id} via {found.source}")
+            try:
+                ident = await client.pool.acquire()
+            except IdentityUnavailable as exc:
+                stage(2, "ttwid", False, str(exc))
+                return 1
+            stage(2, "ttwid", True, f"anonymous ttwid obtained ({len(ident.ttwid)} chars)")
+            try:
+                report = await watch(
+                    settings.ws_url,
+                    found.room_id,
+                    cookies={"ttwid": ident.ttwid},
+                    preset=get_preset(settings.browser_preset),
+                    max_events=events,
+                    timeout_s=timeout,
+                )
+            except SocketRefused as exc:
+                client.pool.burn(ident)
+                stage(3, "socket handshake", False, str(exc))
+                return 1
+            stage(3, "socket handshake", True, f"101 Switching Protocols; frames: {', '.join(report.frames[:6])}")
+            if not report.events:
+                stage(4, "first events", False, f"no events within {timeout:.0f}s (frames seen: {len(report.frames)})")
+                return 1
+            stage(4, "first events", True, f"{len(report.events)} decoded, {report.acks} acked")
+            for ev in report.events:
+                who = (ev.get("user") or {}).get("unique_id", "?")
+                what = ev.get("text") or (ev.get("gift") or {}).get("name") or ev.get("likes") or ""
+                typer.echo(f"      {ev['type']:<7} @{who}: {what}")
+            return 0
+        finally:
+            await client.close()
+
+    raise typer.Exit(int(_run(go())))  # type: ignore[call-overload]
+
+
 if __name__ == "__main__":
     app()

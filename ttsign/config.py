@@ -47,18 +47,14 @@ class Settings(BaseSettings):
 
     # Upstream TikTok (every base configurable so tests point them at a fake)
     tiktok_www: str = Field("https://www.tiktok.com", validation_alias=_env("TIKTOK_WWW"))
-    ttwid_url: str = Field(
-        "https://ttwid.bytedance.com/ttwid/union/register/", validation_alias=_env("TTWID_URL")
-    )
+    ttwid_url: str = Field("https://ttwid.bytedance.com/ttwid/union/register/", validation_alias=_env("TTWID_URL"))
     webcast_url: str = Field("https://webcast.tiktok.com/webcast", validation_alias=_env("WEBCAST_URL"))
     ws_url: str = Field(
         "wss://webcast-ws.tiktok.com/webcast/im/ws_proxy/ws_reuse_supplement/",
         validation_alias=_env("WS_URL"),
     )
     proxy: str = Field("", validation_alias=_env("PROXY"))
-    connect_strategy: Literal["auto", "direct", "relay"] = Field(
-        "direct", validation_alias=_env("CONNECT_STRATEGY")
-    )
+    connect_strategy: Literal["auto", "direct", "relay"] = Field("direct", validation_alias=_env("CONNECT_STRATEGY"))
     ttwid_ttl_s: int = Field(7200, ge=1, validation_alias=_env("TTWID_TTL"))
     connects_per_hour: int = Field(15, ge=1, validation_alias=_env("CONNECTS_PER_HOUR"))
     upstream_timeout_s: float = Field(10.0, gt=0, validation_alias=_env("UPSTREAM_TIMEOUT"))

@@ -98,8 +98,10 @@ def test_secrets_never_logged(make_client, capsys, secret_header):
         "/webcast/sign_url",
         headers=headers,
         content=json.dumps(
-            {"url": "https://webcast.tiktok.com/webcast/gift/list/?aid=1988&sessionid=SESSIONSECRET999",
-             "sessionId": "SESSIONSECRET999"}
+            {
+                "url": "https://webcast.tiktok.com/webcast/gift/list/?aid=1988&sessionid=SESSIONSECRET999",
+                "sessionId": "SESSIONSECRET999",
+            }
         ),
     )
     c.post("/webcast/sign_url", headers={"X-Api-Key": "wrong-supersecretkey123"}, content=b"{}")

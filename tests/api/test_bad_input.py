@@ -28,7 +28,15 @@ CASES = [
     ("sig-control", "POST", "/signature", T, b"https://www.tiktok.com/api/\x07x", 400, "control"),
     ("sig-too-long", "POST", "/signature", T, LONG_URL.encode(), 413, "longer"),
     ("sig-wrong-ct", "POST", "/signature", {"content-type": "image/png"}, GOOD.encode(), 415, "text/plain"),
-    ("sig-multipart", "POST", "/signature", {"content-type": "multipart/form-data; boundary=x"}, b"--x--", 415, "text/plain"),
+    (
+        "sig-multipart",
+        "POST",
+        "/signature",
+        {"content-type": "multipart/form-data; boundary=x"},
+        b"--x--",
+        415,
+        "text/plain",
+    ),
     ("sig-json-no-url", "POST", "/signature", J, b"{}", 400, "url"),
     ("sig-bad-port", "POST", "/signature", T, b"https://www.tiktok.com:99999/api/", 400, "port"),
     ("sig-huge-body", "POST", "/signature", T, BIG_BODY.encode() * 2, 413, "larger"),
@@ -59,13 +67,37 @@ CASES = [
     ("v1-decode-int", "POST", "/v1/decode", J, b'{"token": 7}', 422, "token"),
     ("v1-decode-junk", "POST", "/v1/decode", J, b'{"token": "DFSz!!!"}', 400, "decode"),
     ("v1-decode-bad-xbogus", "POST", "/v1/decode", J, json.dumps({"token": "DFSz" + "A" * 24}).encode(), 400, "decode"),
-    ("v1-decode-bad-gnarly", "POST", "/v1/decode", J, json.dumps({"token": "M" + "u" * 323 + "="}).encode(), 400, "decode"),
+    (
+        "v1-decode-bad-gnarly",
+        "POST",
+        "/v1/decode",
+        J,
+        json.dumps({"token": "M" + "u" * 323 + "="}).encode(),
+        400,
+        "decode",
+    ),
     ("v1-decode-huge", "POST", "/v1/decode", J, json.dumps({"token": "M" * 20000}).encode(), 413, "16384"),
     ("ttl-missing-url", "POST", "/webcast/sign_url", J, b'{"userAgent": "x"}', 400, "url"),
     ("ttl-url-null", "POST", "/webcast/sign_url", J, b'{"url": null}', 400, "url"),
     ("ttl-method-int", "POST", "/webcast/sign_url", J, json.dumps({"url": GOOD, "method": 1}).encode(), 422, "method"),
-    ("ttl-payload-list", "POST", "/webcast/sign_url", J, json.dumps({"url": GOOD, "payload": []}).encode(), 422, "payload"),
-    ("ttl-session-int", "POST", "/webcast/sign_url", J, json.dumps({"url": GOOD, "sessionId": 1}).encode(), 422, "sessionId"),
+    (
+        "ttl-payload-list",
+        "POST",
+        "/webcast/sign_url",
+        J,
+        json.dumps({"url": GOOD, "payload": []}).encode(),
+        422,
+        "payload",
+    ),
+    (
+        "ttl-session-int",
+        "POST",
+        "/webcast/sign_url",
+        J,
+        json.dumps({"url": GOOD, "sessionId": 1}).encode(),
+        422,
+        "sessionId",
+    ),
     ("node-invalid-json", "POST", "/tiktok/sign_url", J, b"{", 400, "JSON"),
     ("node-not-url", "POST", "/tiktok/sign_url", J, b'{"url": "nope"}', 400, "URL"),
     ("bad-content-length", "POST", "/signature", {**T, "content-length": "abc"}, GOOD.encode(), 400, "Content-Length"),
@@ -74,7 +106,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("case_id", "method", "path", "headers", "body", "status", "word"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("case_id", "method", "path", "headers", "body", "status", "word"), CASES, ids=[c[0] for c in CASES]
+)
 def test_bad_input(client, case_id, method, path, headers, body, status, word):
     r = client.request(method, path, headers=headers, content=body)
     assert r.status_code == status, (case_id, r.status_code, r.text[:300])
@@ -82,4 +116,3 @@ def test_bad_input(client, case_id, method, path, headers, body, status, word):
     assert payload["code"] == status
     assert isinstance(payload["message"], str) and len(payload["message"]) >= 19
     assert word.lower() in payload["message"].lower(), payload["message"]
-

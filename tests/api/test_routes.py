@@ -35,10 +35,21 @@ def test_signature_text_plain_full_suffix(client):
     assert body["status"] == "ok" and isinstance(body["response_time_ms"], float)
     data = body["data"]
     assert set(data) == {
-        "signature", "signed_url", "X-Bogus", "X-Gnarly", "X-Dynosaur", "msToken", "x-tt-params", "navigator",
+        "signature",
+        "signed_url",
+        "X-Bogus",
+        "X-Gnarly",
+        "X-Dynosaur",
+        "msToken",
+        "x-tt-params",
+        "navigator",
     }
     assert set(data["navigator"]) == {
-        "deviceScaleFactor", "user_agent", "browser_language", "browser_platform", "browser_name",
+        "deviceScaleFactor",
+        "user_agent",
+        "browser_language",
+        "browser_platform",
+        "browser_name",
         "browser_version",
     }
     assert data["signature"].startswith("_02B4Z6wo")
@@ -75,7 +86,10 @@ def test_sign_json_room_url_and_url(client):
 
 
 def test_sign_passes_real_mstoken_through_and_uses_user_agent(client):
-    ua = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36"
+    ua = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/141.0.0.0 Safari/537.36"
+    )
     r = client.post("/sign", json={"url": API_URL, "ms_token": "realTokenFromTikTok_abc-123", "user_agent": ua})
     data = r.json()["data"]
     assert "&msToken=realTokenFromTikTok_abc-123&X-Bogus=1" in data["signed_url"]
@@ -124,13 +138,29 @@ def test_v1_decode_garbage_is_400(client):
 def test_webcast_sign_url_shape(client):
     r = client.post(
         "/webcast/sign_url",
-        json={"url": "https://webcast.tiktok.com/webcast/gift/list/?aid=1988", "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36", "method": "GET", "type": "fetch", "sessionId": "secret-session"},
+        json={
+            "url": "https://webcast.tiktok.com/webcast/gift/list/?aid=1988",
+            "userAgent": (
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36"
+            ),
+            "method": "GET",
+            "type": "fetch",
+            "sessionId": "secret-session",
+        },
     )
     assert r.status_code == 200
     body = r.json()
     assert body["code"] == 200 and body["message"]
     resp = body["response"]
-    assert set(resp) == {"signedUrl", "userAgent", "browserName", "browserVersion", "tokens", "requestHeaders", "cookies"}
+    assert set(resp) == {
+        "signedUrl",
+        "userAgent",
+        "browserName",
+        "browserVersion",
+        "tokens",
+        "requestHeaders",
+        "cookies",
+    }
     assert "msToken" in resp["signedUrl"] and resp["tokens"]
     assert resp["browserVersion"] == resp["userAgent"].removeprefix("Mozilla/")
 

@@ -54,9 +54,7 @@ def make_store(settings: Settings) -> Any:
     return MemoryRateStore()
 
 
-def create_app(
-    settings: Settings | None = None, *, signer: Signer | None = None, upstream: Any = None
-) -> FastAPI:
+def create_app(settings: Settings | None = None, *, signer: Signer | None = None, upstream: Any = None) -> FastAPI:
     settings = settings or get_settings()
     logs.configure(settings.log_level, settings.log_json)
     limiter = RateLimiter(

@@ -9,8 +9,8 @@ from typing import Any
 from starlette.requests import Request
 
 from ttsign.config import Settings
-from ttsign.server.limits import RateLimiter
 from ttsign.server import metrics
+from ttsign.server.limits import RateLimiter
 from ttsign.signing.signer import SignedRequest, Signer
 
 

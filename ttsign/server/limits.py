@@ -46,9 +46,7 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(
-        self, store: RateStore, limits: dict[str, int], clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, store: RateStore, limits: dict[str, int], clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.limits = [(label, limits.get(label, 0), window) for label, window in WINDOWS]
         self.clock = clock

@@ -23,9 +23,7 @@ SIGN_LATENCY = Histogram(
     buckets=(0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1),
     registry=REGISTRY,
 )
-RATE_LIMITED = Counter(
-    "ttsign_rate_limited", "Requests refused by rate limits", ["route", "limit"], registry=REGISTRY
-)
+RATE_LIMITED = Counter("ttsign_rate_limited", "Requests refused by rate limits", ["route", "limit"], registry=REGISTRY)
 UPSTREAM = Counter(
     "ttsign_upstream_requests", "Calls to TikTok by endpoint and outcome", ["endpoint", "outcome"], registry=REGISTRY
 )

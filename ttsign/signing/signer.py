@@ -172,9 +172,7 @@ class Signer:
             timestamp=ts,
         )
 
-    def _full_532(
-        self, q: str, body: bytes, ua: str, token: str, ts: int, tokens: dict[str, str]
-    ) -> tuple[str, str]:
+    def _full_532(self, q: str, body: bytes, ua: str, token: str, ts: int, tokens: dict[str, str]) -> tuple[str, str]:
         """gnarly-532.md §0: D over Q, S = Q&X-Dynosaur=D&msToken=T, G over S; wire = S&X-Bogus=1&X-Gnarly=G."""
         opt, ident = self.options, self.identity
         seq = self._page.next_seq()
@@ -188,8 +186,8 @@ class Signer:
             env_code=opt.env_code,
             ub_code=opt.ub_code,
             page=opt.page,
-            canvas_hash=ident.canvas_hash,
-            webgl_hash=ident.webgl_hash,
+            canvas_hash=str(ident.canvas_hash),
+            webgl_hash=str(ident.webgl_hash),
             component_version=ident.component_version,
             device_hash=ident.device_hash,
             key=self._key(),
@@ -262,9 +260,7 @@ def _param(query: str, name: str) -> str | None:
     return None
 
 
-def _warnings(
-    query: str, path: str, product: Product, token: str, ua: str, preset: BrowserPreset
-) -> tuple[str, ...]:
+def _warnings(query: str, path: str, product: Product, token: str, ua: str, preset: BrowserPreset) -> tuple[str, ...]:
     """Things that make TikTok answer an empty 200 even with valid tokens (tokens.md §0, §7)."""
     out: list[str] = []
     if product is Product.FULL and path.startswith("/api/") and not _param(query, "device_id"):

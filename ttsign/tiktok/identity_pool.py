@@ -95,9 +95,7 @@ class TtwidIssuer:
             if cookies.get("ttwid"):
                 return cookies
             errors.append(f"{attempt.__name__.strip('_')}: HTTP {resp.status} without a ttwid cookie")
-        raise IdentityUnavailable(
-            "could not obtain a ttwid from TikTok: " + "; ".join(errors), upstream_down=down == 2
-        )
+        raise IdentityUnavailable("could not obtain a ttwid from TikTok: " + "; ".join(errors), upstream_down=down == 2)
 
     async def _register(self) -> UpstreamResponse:
         return await self.upstream.post(

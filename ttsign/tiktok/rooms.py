@@ -137,7 +137,9 @@ class Rooms:
         resp = await self.upstream.get(f"{self.www}/@{uid}/live", headers=self.headers)
         m = SIGI.search(resp.text)
         if not m:
-            raise RoomError("bot_walled", f"/@{uid}/live has no SIGI_STATE (HTTP {resp.status}, {len(resp.body)} bytes)")
+            raise RoomError(
+                "bot_walled", f"/@{uid}/live has no SIGI_STATE (HTTP {resp.status}, {len(resp.body)} bytes)"
+            )
         try:
             state = json.loads(m.group(1))
         except ValueError:

@@ -162,9 +162,7 @@ class RelayStrategy:
         params["browser_version"] = ua.removeprefix("Mozilla/")
         params["msToken"] = ident.ms_token or ""  # a real one or empty; never invented
         try:
-            resp = await self.upstream.get(
-                self.url, params=params, headers={"User-Agent": ua}, cookies=_jar(ident)
-            )
+            resp = await self.upstream.get(self.url, params=params, headers={"User-Agent": ua}, cookies=_jar(ident))
         except UpstreamError as exc:
             raise ConnectError("upstream_down", f"im/fetch failed: {exc}") from None
         ident.observe(resp)
