@@ -41,6 +41,7 @@ __all__ = [
     "XBogusProfile",
     "body_tail",
     "canvas_hash",
+    "clear_caches",
     "decode",
     "encode",
     "encode_fields",
@@ -225,6 +226,12 @@ def ua_tail(user_agent: str, header: bytes = DEFAULT_HEADER) -> bytes:
     if len(header) != 4:
         raise ValueError(f"header must be 4 bytes, got {header!r}")
     return _ua_tail_int(user_agent, bytes(header[1:4])).to_bytes(2, "big")
+
+
+def clear_caches() -> None:
+    """Forget cached UA digests and RC4 key schedules (for benchmarks of the cold path)."""
+    _ua_tail_int.cache_clear()
+    _rc4_schedule.cache_clear()
 
 
 # --------------------------------------------------------------------------------------------------
