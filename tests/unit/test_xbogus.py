@@ -28,8 +28,7 @@ IDS = [v["id"] for v in VECTORS]
 SPEC_KEYSTREAM = "6d 25 2f 24 70 53 1b b0 39 4b 93 b4 c4 6f dd 9c e8 bc f0"  # §3 step 5
 SPEC_ALPHABET = "Dkdpgh4ZKsQB80/Mfvw36XI1R25-WUAlEi7NLboqYTOPuzmFjJnryx9HVGcaStCe"  # §3 step 7
 CHROME_UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0.0.0 Safari/537.36"
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 )
 
 
@@ -245,9 +244,7 @@ UAS = st.one_of(st.just(CHROME_UA), st.text(max_size=200))
     header=b"\xff" * 4,
     canvas=2**32 - 1,
 )
-def test_round_trip_and_reference(
-    query: str, body: str | bytes, ua: str, ts: int, header: bytes, canvas: int
-) -> None:
+def test_round_trip_and_reference(query: str, body: str | bytes, ua: str, ts: int, header: bytes, canvas: int) -> None:
     profile = xbogus.XBogusProfile(header, canvas)
     token = xbogus.encode(query, body, ua, ts, profile)
     assert token == _ref_encode(query, body, ua, ts, header, canvas)
@@ -264,25 +261,19 @@ def test_large_query() -> None:
     query = "&".join(f"k{i}=v%E4%B8%AD{i}" for i in range(600))[: 8 * 1024]
     assert len(query) == 8192
     token = xbogus.encode(query, "", CHROME_UA, 1700000000)
-    assert token == _ref_encode(
-        query, "", CHROME_UA, 1700000000, xbogus.DEFAULT_HEADER, xbogus.DEFAULT_CANVAS
-    )
+    assert token == _ref_encode(query, "", CHROME_UA, 1700000000, xbogus.DEFAULT_HEADER, xbogus.DEFAULT_CANVAS)
     assert xbogus.verify(token, query, "", CHROME_UA) == []
     assert xbogus.verify(token, query[:-1], "", CHROME_UA) == ["query_tail"]
 
 
 def test_query_is_hashed_as_utf8_and_bytes_agree() -> None:
-    assert xbogus.encode("keyword=中", "", CHROME_UA, 1) == xbogus.encode(
-        "keyword=中".encode(), b"", CHROME_UA, 1
-    )
+    assert xbogus.encode("keyword=中", "", CHROME_UA, 1) == xbogus.encode("keyword=中".encode(), b"", CHROME_UA, 1)
     # §2.1: percent-escapes are just ASCII, so the escaped and raw forms differ.
     assert xbogus.query_tail("keyword=%E4%B8%AD") != xbogus.query_tail("keyword=中")
 
 
 def test_ua_is_latin1_truncated_per_utf16_code_unit() -> None:
-    assert xbogus.ua_bytes("Ñandú 中文") == bytes(
-        [0xD1, ord("a"), ord("n"), ord("d"), 0xFA, 0x20, 0x2D, 0x87]
-    )
+    assert xbogus.ua_bytes("Ñandú 中文") == bytes([0xD1, ord("a"), ord("n"), ord("d"), 0xFA, 0x20, 0x2D, 0x87])
     assert xbogus.ua_bytes("😀") == bytes([0x3D, 0x00])  # U+1F600 = D83D DE00 in UTF-16
     # The same JS string written as an explicit surrogate pair gives the same digest.
     assert xbogus.ua_tail("a😀b") == xbogus.ua_tail("a\ud83d\ude00b")
@@ -291,12 +282,8 @@ def test_ua_is_latin1_truncated_per_utf16_code_unit() -> None:
 
 
 def test_ua_digest_is_keyed_by_header_bytes_1_to_3() -> None:
-    assert xbogus.ua_tail(CHROME_UA, bytes.fromhex("4000410e")) == xbogus.ua_tail(
-        CHROME_UA, bytes.fromhex("0000410e")
-    )
-    assert xbogus.ua_tail(CHROME_UA, bytes.fromhex("4000410e")) != xbogus.ua_tail(
-        CHROME_UA, bytes.fromhex("40004100")
-    )
+    assert xbogus.ua_tail(CHROME_UA, bytes.fromhex("4000410e")) == xbogus.ua_tail(CHROME_UA, bytes.fromhex("0000410e"))
+    assert xbogus.ua_tail(CHROME_UA, bytes.fromhex("4000410e")) != xbogus.ua_tail(CHROME_UA, bytes.fromhex("40004100"))
 
 
 def test_time_boundaries() -> None:
@@ -480,9 +467,7 @@ def test_hook_empty_ms_token_and_ac_testid() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "url", ["/p?q=%zz", "/p?q=100%", "/p?q=%E4%B8", "/p?q=%FF", "/p?q=%41%", "/p?q=\ud800"]
-)
+@pytest.mark.parametrize("url", ["/p?q=%zz", "/p?q=100%", "/p?q=%E4%B8", "/p?q=%FF", "/p?q=%41%", "/p?q=\ud800"])
 def test_hook_rejects_what_the_sdk_throws_on(url: str) -> None:
     with pytest.raises(ValueError):
         xbogus.hook_signed_query(url, TOKEN)

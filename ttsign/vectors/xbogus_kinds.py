@@ -189,9 +189,7 @@ def check_legacy_signature(vector: dict[str, Any]) -> None:
     if got != expected:
         raise AssertionError(f"_signature: got {got!r}, expected {expected!r}")
     if (want.canvas, want.env_mask) != (canvas, env_mask):
-        raise AssertionError(
-            f"decode: canvas/env_mask {want.canvas}/{want.env_mask}, vector says {canvas}/{env_mask}"
-        )
+        raise AssertionError(f"decode: canvas/env_mask {want.canvas}/{want.env_mask}, vector says {canvas}/{env_mask}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -228,9 +226,7 @@ def check_frontier_stub(vector: dict[str, Any]) -> None:
         try:
             want = signature.decode_frontier_stub(expected)
         except TokenError as exc:
-            raise AssertionError(
-                f"call {index}: expected_token {expected!r} does not decode: {exc}"
-            ) from None
+            raise AssertionError(f"call {index}: expected_token {expected!r} does not decode: {exc}") from None
         header = bytes.fromhex(header_hex) if isinstance(header_hex, str) else b"\x40" + want.header
         init = want.initialized if initialized is None else initialized
         got = signature.frontier_stub(_str(call, "x_ms_stub"), index, header, init)
