@@ -374,10 +374,7 @@ class _Fake:
 
     async def live_page(self, request: web.Request) -> web.Response:
         """``GET /live`` (also ``/`` and ``/explore``): an HTML page that sets identity cookies."""
-        html = (
-            "<!DOCTYPE html><html><head><title>TikTok LIVE</title></head>"
-            "<body><div id=app></div></body></html>"
-        )
+        html = "<!DOCTYPE html><html><head><title>TikTok LIVE</title></head><body><div id=app></div></body></html>"
         resp = web.Response(text=html, content_type="text/html")
         self.set_identity_cookies(resp)
         self.set_ms_token(resp)
@@ -401,18 +398,14 @@ class _Fake:
         }
 
     def _live_room_json(self, u: FakeUser) -> dict[str, Any]:
-        stream = json.dumps(
-            {"data": {"origin": {"main": {"flv": f"{self.base_url}/stream/{u.room_id}.flv"}}}}
-        )
+        stream = json.dumps({"data": {"origin": {"main": {"flv": f"{self.base_url}/stream/{u.room_id}.flv"}}}})
         return {
             "title": f"{u.nickname} is live",
             "coverUrl": f"{self.base_url}/cover/{u.room_id}.jpeg",
             "startTime": 1764000000,
             "status": self.status(u),
             "liveRoomStats": {"userCount": 123, "enterCount": 456},
-            "streamData": {
-                "pull_data": {"stream_data": stream, "options": {"qualities": [{"sdk_key": "origin"}]}}
-            },
+            "streamData": {"pull_data": {"stream_data": stream, "options": {"qualities": [{"sdk_key": "origin"}]}}},
             "hevcStreamData": {"pull_data": {"stream_data": stream, "options": {"qualities": []}}},
         }
 
@@ -576,9 +569,7 @@ class _Fake:
     def _refuse(self, rec: dict[str, Any], status: int, msg: str) -> web.Response:
         rec["accepted"] = False
         rec["refused"] = {"handshake_status": status, "handshake_msg": msg}
-        return web.Response(
-            status=200, body=b"", headers={"handshake-status": str(status), "handshake-msg": msg}
-        )
+        return web.Response(status=200, body=b"", headers={"handshake-status": str(status), "handshake-msg": msg})
 
     async def push_socket(self, request: web.Request) -> web.StreamResponse:
         """The WebSocket at :data:`WS_PATH`."""
@@ -673,9 +664,7 @@ class _Fake:
                         entered = True
                         await self._push_events(ws, rec, room_id, compress)
                         if self.config.close_reason:
-                            await self._send(
-                                ws, rec, "close", b"", headers={"close_reason": self.config.close_reason}
-                            )
+                            await self._send(ws, rec, "close", b"", headers={"close_reason": self.config.close_reason})
                             await ws.close()
         finally:
             with self.lock:
@@ -725,16 +714,12 @@ class _Fake:
         compress: bool = False,
         headers: dict[str, str] | None = None,
     ) -> None:
-        data = proto.push_frame(
-            payload_type, payload, log_id=log_id, seq_id=seq_id, headers=headers, compress=compress
-        )
+        data = proto.push_frame(payload_type, payload, log_id=log_id, seq_id=seq_id, headers=headers, compress=compress)
         await ws.send_bytes(data)
         with self.lock:
             rec["sent"].append({"payload_type": payload_type, "log_id": log_id, "compressed": compress})
 
-    async def _push_events(
-        self, ws: web.WebSocketResponse, rec: dict[str, Any], room_id: int, compress: bool
-    ) -> None:
+    async def _push_events(self, ws: web.WebSocketResponse, rec: dict[str, Any], room_id: int, compress: bool) -> None:
         """The ``msg`` frames: join + chat, chat, gift, like (log ids :data:`MSG_LOG_IDS`)."""
         base = int(time.time() * 1000) * 1000
         one, two, gifter = VIEWERS
@@ -778,9 +763,7 @@ class _Fake:
                 (
                     proto.METHOD_LIKE,
                     base + 5,
-                    proto.like_message(
-                        msg_id=base + 5, room_id=rid, user=two, count=LIKE_COUNT, total=LIKE_TOTAL
-                    ),
+                    proto.like_message(msg_id=base + 5, room_id=rid, user=two, count=LIKE_COUNT, total=LIKE_TOTAL),
                 )
             ],
         ]
@@ -867,9 +850,7 @@ class FakeTikTok:
     ``await fake.stop_async()`` or ``async with FakeTikTok() as fake:``.
     """
 
-    def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, users: tuple[FakeUser, ...] = DEFAULT_USERS
-    ):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, users: tuple[FakeUser, ...] = DEFAULT_USERS):
         self.host = host
         self.requested_port = port
         self.port = 0

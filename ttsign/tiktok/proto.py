@@ -572,9 +572,7 @@ def _common(method: str, msg_id: int, room_id: int, create_time: int | None) -> 
     )
 
 
-def chat_message(
-    *, msg_id: int, room_id: int, user: EventUser, content: str, create_time: int | None = None
-) -> bytes:
+def chat_message(*, msg_id: int, room_id: int, user: EventUser, content: str, create_time: int | None = None) -> bytes:
     """A ``WebcastChatMessage`` payload (TikTokLive ``CommentEvent``, connector ``chat``)."""
     return WebcastChatMessage(
         common=_common(METHOD_CHAT, msg_id, room_id, create_time),
