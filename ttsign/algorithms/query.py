@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 __all__ = ["LITERAL", "escape_component", "serialize_pairs"]
 
-LITERAL = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "\"#<>`")
+LITERAL = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"#<>`')
 """The characters emitted as themselves: printable ASCII except ``" # < > `````; space is escaped."""
 
 
