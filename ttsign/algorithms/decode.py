@@ -22,7 +22,7 @@ def decode_token(token: str) -> dict[str, Any]:
     if len(token) == 16:
         return {"type": "frontiersign-stub", "fields": signature.decode_frontier_stub(token).to_dict()}
     if token.startswith("_02B4Z6wo"):
-        raise TokenError("a legacy _signature cannot be decoded without its time and page URL")
+        return {"type": "_signature", "fields": signature.decode_legacy_signature(token).to_dict()}
     if token.startswith("M"):
         return detect.describe(token)
     try:
