@@ -7,6 +7,7 @@ injected (`clock`, `mono_clock`, `rng`) so tests and vectors are deterministic.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import threading
@@ -108,6 +109,17 @@ class Signer:
             return os.urandom(48)
         return self._rng.randbytes(48)
 
+    def _record_order(self) -> list[int]:
+        """The real SDK's X-Gnarly record order is random per token (gnarly-532.md §1.4)."""
+        if isinstance(self._rng, random.SystemRandom):
+            # one CSPRNG read, then sort by it: far cheaper than SystemRandom.shuffle's 15 reads
+            noise = os.urandom(4 * len(GNARLY_532_KEYS))
+            ranks = {k: noise[4 * i : 4 * i + 4] + bytes([i]) for i, k in enumerate(GNARLY_532_KEYS)}
+            return sorted(GNARLY_532_KEYS, key=ranks.__getitem__)
+        order = list(GNARLY_532_KEYS)
+        self._rng.shuffle(order)
+        return order
+
     def _page_micros(self) -> int:
         """The SDK's nonce clock: microseconds since page load (performance.now() x 1000)."""
         return int((self._mono() - self._page.loaded_mono) * 1_000_000) & 0xFFFFFFFF
@@ -191,10 +203,10 @@ class Signer:
             component_version=ident.component_version,
             device_hash=ident.device_hash,
             key=self._key(),
+            ua_hash=_ua_hash(ua),
         )
         sealed = _join(q, f"X-Dynosaur={dyn}&msToken={token}")
-        order = list(GNARLY_532_KEYS)
-        self._rng.shuffle(order)  # the real SDK's record order is random per token (§1.4)
+        order = self._record_order()
         gnarly = gnarly532.encode(
             sealed,
             body,
@@ -242,6 +254,12 @@ class Signer:
         )
         tokens.update({"msToken": token, "X-Bogus": xb, "X-Gnarly": gnarly})
         return f"{signed}&X-Bogus={xb}&X-Gnarly={gnarly}", signed
+
+
+@functools.lru_cache(maxsize=256)
+def _ua_hash(user_agent: str) -> int:
+    """X-Dynosaur's 0x30 hash depends on the UA alone; callers reuse a handful of UAs."""
+    return dynosaur532.hash_state(user_agent)
 
 
 def _join(query: str, tail: str) -> str:
