@@ -94,6 +94,7 @@ class TtwidIssuer:
                 cookies["msToken"] = resp.headers["x-ms-token"]
             if cookies.get("ttwid"):
                 return cookies
+            down += resp.status >= 500  # a 5xx is TikTok down, not a missing cookie
             errors.append(f"{attempt.__name__.strip('_')}: HTTP {resp.status} without a ttwid cookie")
         raise IdentityUnavailable("could not obtain a ttwid from TikTok: " + "; ".join(errors), upstream_down=down == 2)
 
