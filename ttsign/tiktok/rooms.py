@@ -135,6 +135,8 @@ class Rooms:
 
     async def _sigi(self, uid: str) -> RoomLookup:
         resp = await self.upstream.get(f"{self.www}/@{uid}/live", headers=self.headers)
+        if resp.status >= 500:
+            raise RoomError("upstream", f"/@{uid}/live answered HTTP {resp.status}")
         m = SIGI.search(resp.text)
         if not m:
             raise RoomError(
