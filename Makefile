@@ -32,7 +32,9 @@ test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y -q wrk || echo "wrk missing: HTTP load figures will be skipped"
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.load
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

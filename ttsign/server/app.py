@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -69,6 +70,11 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything allocated at start-up lives for the whole process: move it out of the GC's
+        # generations, and collect the young generation less often. Both cut tail latency under load.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
         yield
         await tiktok.close()
 
