@@ -7,10 +7,7 @@ from collections.abc import Callable
 from ttsign.algorithms import signature, ttparams
 from ttsign.signing.signer import Signer, SignerOptions
 
-UA = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/156.0.0.0 Safari/537.36"
-)
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 # A realistic ~600-byte /api/* query as the page sends it.
 API = (
     "https://www.tiktok.com/api/post/item_list/?WebIdLastTime=1764000000&aid=1988&app_language=en"
