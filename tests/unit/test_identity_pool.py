@@ -315,3 +315,15 @@ def test_observe_refreshes_rotated_identity_cookies_only() -> None:
     ident.observe(_resp(cookies=cookies))
     assert ident.cookies == {"ttwid": "new-ttwid", "tt_csrf_token": "old-csrf", "tt_chain_token": "chain"}
     assert ident.cookie_pairs()[0] == ("ttwid", "new-ttwid")
+
+
+async def test_issuer_sends_no_cookies_from_earlier_identities(fake: FakeTikTok, upstream: Upstream) -> None:
+    """A burned identity must not ride along when the next one is fetched (one shared HTTP session)."""
+    iss = issuer(upstream, fake, ttwid_url=fake.base_url + "/404/")  # /live sets ttwid, msToken, ... on 127.0.0.1
+    pool = IdentityPool(iss.issue, clock=Clock())
+    first = await pool.acquire()
+    pool.burn(first)
+    second = await pool.acquire()
+    assert second.ttwid != first.ttwid
+    sent = [(r["path"], r["headers"].get("cookie")) for r in fake.state()["requests"]]
+    assert sent == [("/404/", None), ("/live", None)] * 2  # "GET /live with no cookies" (live-connect.md §2.1)

@@ -273,3 +273,14 @@ async def test_room_endpoints_down_are_upstream(rooms: Rooms, fake: FakeTikTok, 
     with pytest.raises(RoomError) as exc:
         await getattr(rooms, call)(FAKE_ROOM_ID)
     assert exc.value.kind == "upstream" and "502" in str(exc.value)
+
+
+async def test_lookups_are_cookie_free_on_a_shared_session(rooms: Rooms, upstream: Upstream, fake: FakeTikTok) -> None:
+    """api-live and room/info are "unsigned and cookie-free" (live-connect.md §4), whatever the session saw."""
+    await upstream.get(fake.base_url + "/live")  # TikTok sets ttwid, msToken, ... for 127.0.0.1 on this session
+    await rooms.lookup(FAKE_USER)
+    await rooms.room_info(FAKE_ROOM_ID)
+    await rooms.check_alive(FAKE_ROOM_ID)
+    later = [r for r in requests(fake) if r["path"] != "/live"]
+    assert len(later) == 3
+    assert [r["headers"].get("cookie") for r in later] == [None, None, None]
