@@ -88,6 +88,7 @@ class Upstream:
                 proxy=self._proxy,
                 timeout=self._timeout,
                 allow_redirects=True,
+                discard_cookies=True,  # no shared jar: each identity sends only its own cookies
             )
         return self._session
 
