@@ -135,8 +135,9 @@ async def test_direct_cookies_ttwid_first(upstream: Upstream, fake: FakeTikTok) 
     names = [k for k, _ in result.cookies]
     assert names[0] == "ttwid" and fake.ttwid_is_issued(result.cookies[0][1])
     assert "msToken" not in names
-    header = result.set_tt_cookie()
-    assert header.startswith("ttwid=" + result.cookies[0][1] + ";") or header == "ttwid=" + result.cookies[0][1]
+    header = result.set_tt_cookie().split("; ")
+    assert header[0] == "ttwid=" + result.cookies[0][1]
+    assert [c.split("=", 1)[0] for c in header] == names
 
 
 async def test_direct_ws_signer_adds_route_params(upstream: Upstream, fake: FakeTikTok) -> None:
@@ -349,8 +350,7 @@ def test_set_tt_cookie_keeps_order_and_drops_unparseable_values() -> None:
 # ---- the routes: /webcast/fetch, /webcast/rooms/{id}/connect, anchors, /v1/rooms ----------------
 
 
-@pytest.fixture
-def app_client(fake: FakeTikTok) -> Iterator[TestClient]:
+def _app(fake: FakeTikTok, **extra: Any) -> TestClient:
     settings = Settings(
         tiktok_www=fake.base_url,
         ttwid_url=fake.ttwid_url,
@@ -358,8 +358,14 @@ def app_client(fake: FakeTikTok) -> Iterator[TestClient]:
         ws_url=fake.ws_url,
         log_json=True,
         log_level="warning",
+        **extra,
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+@pytest.fixture
+def app_client(fake: FakeTikTok) -> Iterator[TestClient]:
+    with _app(fake) as client:
         yield client
 
 
@@ -476,3 +482,21 @@ def test_route_v1_room_bad_input(app_client: TestClient, fake: FakeTikTok) -> No
     body = assert_json_error(app_client.get("/v1/rooms/bad!name"), 400)
     assert body["reason"] == "bad_input"
     assert fake.state()["requests"] == []
+
+
+@pytest.mark.parametrize(("strategy", "empty", "expected"), [("auto", False, "relay"), ("auto", True, "direct")])
+def test_route_connect_strategy_from_settings(fake: FakeTikTok, strategy: str, empty: bool, expected: str) -> None:
+    fake.configure(fetch_empty=empty)
+    with _app(fake, connect_strategy=strategy) as client:
+        r = client.get("/webcast/fetch", params={"room_id": FAKE_ROOM_ID})
+    assert r.status_code == 200, r.text
+    assert r.headers["X-Connect-Strategy"] == expected and r.headers["X-Set-TT-Cookie"].startswith("ttwid=")
+    assert len(im_fetch_requests(fake)) == 1
+
+
+def test_route_relay_only_empty_fetch_is_502_never_an_empty_200(fake: FakeTikTok) -> None:
+    fake.configure(fetch_empty=True)
+    with _app(fake, connect_strategy="relay") as client:
+        r = client.get(f"/webcast/rooms/{FAKE_ROOM_ID}/connect")
+    body = assert_json_error(r, 502)
+    assert "empty" in body["message"]
