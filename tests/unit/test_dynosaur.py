@@ -215,7 +215,7 @@ def test_malformed_scrambled_values(value: bytes, match: str) -> None:
         dynosaur532.unscramble(value, "A")
 
 
-@pytest.mark.parametrize("text", ["é" * 0 + "\u0100", "x" * 254])
+@pytest.mark.parametrize("text", ["\u0100", "x" * 254])
 def test_scrambler_limits(text: str) -> None:
     with pytest.raises(ValueError):
         dynosaur532.scramble(text, "A")
