@@ -160,7 +160,11 @@ class Rooms:
             f"{self.webcast}/room/info/", params={**BASE_PARAMS, "room_id": room_id}, headers=self.headers
         )
         data = _json(resp, "room/info")
-        return data.get("data") or {} if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            raise RoomError("bot_walled", "room/info answered JSON that is not an object")
+        if data.get("status_code") not in (0, None):
+            raise RoomError("not_found", f"room/info for {room_id}: status_code {data.get('status_code')}")
+        return data.get("data") or {}
 
     async def check_alive(self, room_id: str) -> bool | None:
         resp = await self.upstream.get(
