@@ -61,7 +61,7 @@ def sign(
     as_json: bool = typer.Option(False, "--json", help="print every token, header and the navigator"),
 ) -> None:
     """Sign a URL and print the signed URL (or JSON with --json)."""
-    from ttsign.signing.policy import PolicyError
+    from ttsign.signing.policy import PolicyError, host_allowed, parse_url
     from ttsign.signing.signer import Signer, SignerOptions
 
     s = get_settings()
@@ -75,6 +75,9 @@ def sign(
         )
     )
     try:
+        parsed = parse_url(url)
+        if not host_allowed(parsed.host, s.allowed_host_suffixes()):
+            raise PolicyError(f"host {parsed.host!r} is not a TikTok host (TTSIGN_ALLOWED_HOSTS={s.allowed_hosts})")
         signed = signer.sign(url, method, body, user_agent, ms_token)
     except (PolicyError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
