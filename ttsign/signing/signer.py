@@ -101,7 +101,9 @@ class Signer:
         self._rng = rng or random.SystemRandom()
         self.identity = identity or new_identity(self._rng, int(clock() * 1000))
         self.default_preset = get_preset(self.options.preset)
-        self._page = _PageState(loaded_mono=mono_clock())
+        # A page signs its first request some seconds after it loaded (the SDK nonces count microseconds
+        # since load: 51-52 s in the real-SDK vectors). Start the clock 20-90 s in the past, not at 0.
+        self._page = _PageState(loaded_mono=mono_clock() - 20 - self._rng.random() * 70)
 
     # -- entropy -----------------------------------------------------------------------------
     def _key(self) -> bytes:
