@@ -43,8 +43,8 @@ def _lua(method: str, body: str, content_type: str) -> str:
     return f'wrk.method = "{method}"\nwrk.body = "{body_lua}"\nwrk.headers["Content-Type"] = "{content_type}"\n'
 
 
-def _wrk(url: str, script: str | None) -> dict[str, float]:
-    cmd = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency"]
+def _wrk(url: str, script: str | None, connections: int = CONNECTIONS) -> dict[str, float]:
+    cmd = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{DURATION}", "--latency"]
     path = None
     if script:
         fd, path = tempfile.mkstemp(suffix=".lua")
@@ -104,7 +104,7 @@ def main() -> int:
         fetch = f"{base}/webcast/fetch?client=ttlive-python&room_id={FAKE_ROOM_ID}&client_enter=true&platform=web"
         urllib.request.urlopen(fetch, timeout=5)  # warm the ttwid cache
         sign_url_body = '{"url": "https://webcast.tiktok.com/webcast/gift/list/?aid=1988", "method": "GET"}'
-        runs = [
+        runs: list[tuple] = [
             ("GET /health (framework ceiling)", base + "/health", None),
             ("POST /signature (room URL)", base + "/signature", _lua("POST", ROOM, "text/plain")),
             ("POST /signature (/api/* URL, full suffix)", base + "/signature", _lua("POST", API, "text/plain")),
@@ -114,11 +114,12 @@ def main() -> int:
                 _lua("POST", sign_url_body, "application/json"),
             ),
             ("GET /webcast/fetch (cached ttwid)", fetch, None),
+            ("GET /webcast/fetch (cached ttwid, 1 connection)", fetch, None, 1),
         ]
         print(f"wrk: {THREADS} thread(s), {CONNECTIONS} connections, {DURATION} each; ttsign: 1 worker")
         print(f"  {'endpoint':<44} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-        for name, url, script in runs:
-            r = _wrk(url, script)
+        for name, url, script, *conns in runs:
+            r = _wrk(url, script, *conns)
             print(
                 f"  {name:<44} {r['rps']:9.0f} {r.get('p50', 0):8.2f} {r.get('p90', 0):8.2f} "
                 f"{r.get('p99', 0):8.2f} {int(r['errors']):8d}",
