@@ -61,19 +61,11 @@ def sign(
     as_json: bool = typer.Option(False, "--json", help="print every token, header and the navigator"),
 ) -> None:
     """Sign a URL and print the signed URL (or JSON with --json)."""
+    from ttsign.server.app import make_signer
     from ttsign.signing.policy import PolicyError, host_allowed, parse_url
-    from ttsign.signing.signer import Signer, SignerOptions
 
     s = get_settings()
-    signer = Signer(
-        SignerOptions(
-            gnarly_version=s.gnarly_version,
-            env_code=s.env_code,
-            ub_code=s.ub_code,
-            webcast_xbogus=s.webcast_xbogus,
-            preset=s.browser_preset,
-        )
-    )
+    signer = make_signer(s)
     try:
         parsed = parse_url(url)
         if not host_allowed(parsed.host, s.allowed_host_suffixes()):

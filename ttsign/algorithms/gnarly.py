@@ -289,8 +289,7 @@ def keystream(key: bytes, length: int) -> bytes:
         ks = _keystream_lanes(w, rounds, 0, nblocks) if nblocks else b""
     else:
         ks = b"".join(
-            _keystream_lanes(w, rounds, first, min(_BATCH, nblocks - first))
-            for first in range(0, nblocks, _BATCH)
+            _keystream_lanes(w, rounds, first, min(_BATCH, nblocks - first)) for first in range(0, nblocks, _BATCH)
         )
     return ks[:length]
 

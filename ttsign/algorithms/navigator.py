@@ -227,8 +227,7 @@ _BUILTIN: tuple[BrowserPreset, ...] = (
     ),
     _make(
         "chrome-linux",
-        f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        f"Chrome/{_CHROME} Safari/537.36",
+        f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{_CHROME} Safari/537.36",
         screen=(1920, 1080),
         dpr=1.0,
         tz_name="America/Denver",

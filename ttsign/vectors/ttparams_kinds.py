@@ -26,9 +26,7 @@ def check_ttparams(vector: dict[str, Any]) -> None:
     expected = _field(vector, "expected")
     length = vector.get("plaintextUtf8Length")
     if length is not None and len(plaintext.encode("utf-8")) != length:
-        raise AssertionError(
-            f"plaintext is {len(plaintext.encode('utf-8'))} UTF-8 bytes, vector says {length}"
-        )
+        raise AssertionError(f"plaintext is {len(plaintext.encode('utf-8'))} UTF-8 bytes, vector says {length}")
     got = ttparams.encrypt(plaintext)
     if got != expected:
         raise AssertionError(f"encrypt: got {got!r}, expected {expected!r}")

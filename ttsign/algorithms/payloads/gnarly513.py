@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ttsign.algorithms import gnarly
-from ttsign.algorithms.errors import PayloadError
+from ttsign.algorithms.payloads.records import parse_counted
 
 __all__ = [
     "CANVAS",
@@ -325,43 +325,16 @@ def parse_payload(data: bytes) -> Fields:
     Requires: count byte 16; 16 records with unique keys, exactly 0..15; integers of 2 or 4 bytes;
     UTF-8 strings at keys 3, 4, 5, 9, 10; the payload consumed exactly. Any order is accepted.
     """
-    data = bytes(data)
-    n = len(data)
-    if n == 0:
-        raise PayloadError("empty payload")
-    if data[0] != COUNT:
-        raise PayloadError(f"count byte is {data[0]}, expected {COUNT} (X-Gnarly 5.1.3)")
-    values: dict[int, int | str] = {}
-    widths: dict[int, int] = {}
-    order: list[int] = []
-    pos = 1
-    for i in range(COUNT):
-        if pos + 3 > n:
-            raise PayloadError(f"payload ends inside the header of record {i + 1} of {COUNT}")
-        key = data[pos]
-        length = (data[pos + 1] << 8) | data[pos + 2]
-        pos += 3
-        if pos + length > n:
-            raise PayloadError(f"record {key} claims {length} bytes, only {n - pos} left")
-        value = data[pos : pos + length]
-        pos += length
-        if key not in _KEYSET:
-            raise PayloadError(f"unexpected key {key} (5.1.3 keys are 0-15)")
-        if key in values:
-            raise PayloadError(f"key {key} appears twice")
-        if key in STRING_KEYS:
-            try:
-                values[key] = value.decode("utf-8")
-            except UnicodeDecodeError:
-                raise PayloadError(f"key {key} is not a UTF-8 string") from None
-        else:
-            if length not in (2, 4):
-                raise PayloadError(f"integer key {key} is {length} bytes wide, expected 2 or 4")
-            values[key] = int.from_bytes(value, "big")
-            widths[key] = length
-        order.append(key)
-    if pos != n:
-        raise PayloadError(f"{n - pos} trailing bytes after {COUNT} records")
+    rec = parse_counted(
+        data,
+        count=COUNT,
+        keys=_KEYSET,
+        string_keys=STRING_KEYS,
+        encoding="utf-8",
+        label="X-Gnarly 5.1.3",
+        keys_text="0-15",
+    )
+    values, widths, order = rec.values, rec.widths, rec.order
     return Fields(
         **{a: values[k] for k, a in _ATTR.items()},  # type: ignore[arg-type]
         record_order=tuple(order),

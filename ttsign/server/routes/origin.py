@@ -20,34 +20,20 @@ from ttsign.algorithms.navigator import navigator_dict
 from ttsign.server import metrics
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError
+from ttsign.server.openapi import json_body, text_body
 from ttsign.server.validation import check_url, check_user_agent, decode_text, field, parse_json_object
 
 router = APIRouter(tags=["origin"])
 
-_SIGN_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "room_url": {"type": "string", "example": "https://www.tiktok.com/@someone/live"},
-                        "url": {"type": "string"},
-                        "user_agent": {"type": "string"},
-                        "ms_token": {"type": "string"},
-                    },
-                }
-            }
-        },
+_SIGN_BODY = json_body(
+    {
+        "room_url": {"type": "string", "example": "https://www.tiktok.com/@someone/live"},
+        "url": {"type": "string"},
+        "user_agent": {"type": "string"},
+        "ms_token": {"type": "string"},
     }
-}
-_SIGNATURE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"text/plain": {"schema": {"type": "string", "example": "https://www.tiktok.com/@x/live"}}},
-    }
-}
+)
+_SIGNATURE_BODY = text_body("https://www.tiktok.com/@someone/live")
 
 
 def origin_payload(request: Request, url: str, user_agent: str | None, ms_token: str | None) -> dict[str, Any]:

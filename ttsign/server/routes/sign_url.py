@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError, long_enough
+from ttsign.server.openapi import json_body
 from ttsign.server.validation import (
     check_body,
     check_method,
@@ -32,28 +33,18 @@ from ttsign.server.validation import (
 
 router = APIRouter(tags=["client-compatible"])
 
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["url"],
-                    "properties": {
-                        "url": {"type": "string", "example": "https://webcast.tiktok.com/webcast/gift/list/?aid=1988"},
-                        "userAgent": {"type": "string"},
-                        "method": {"type": "string", "enum": ["GET", "POST"]},
-                        "type": {"type": "string", "enum": ["xhr", "fetch"]},
-                        "payload": {"type": "string"},
-                        "sessionId": {"type": "string"},
-                        "ttTargetIdc": {"type": "string"},
-                    },
-                }
-            }
-        },
-    }
-}
+_BODY = json_body(
+    {
+        "url": {"type": "string", "example": "https://webcast.tiktok.com/webcast/gift/list/?aid=1988"},
+        "userAgent": {"type": "string"},
+        "method": {"type": "string", "enum": ["GET", "POST"]},
+        "type": {"type": "string", "enum": ["xhr", "fetch"]},
+        "payload": {"type": "string"},
+        "sessionId": {"type": "string"},
+        "ttTargetIdc": {"type": "string"},
+    },
+    required=("url",),
+)
 
 
 async def _sign(request: Request, *, denial_in_body: bool) -> JSONResponse:

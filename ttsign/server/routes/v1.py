@@ -9,6 +9,7 @@ from ttsign.algorithms.decode import decode_token
 from ttsign.algorithms.errors import TokenError
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError
+from ttsign.server.openapi import json_body
 from ttsign.server.validation import (
     check_body,
     check_method,
@@ -20,36 +21,17 @@ from ttsign.server.validation import (
 
 router = APIRouter(prefix="/v1", tags=["native"])
 
-_SIGN = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["url"],
-                    "properties": {
-                        "url": {"type": "string", "example": "https://www.tiktok.com/api/user/detail/?aid=1988"},
-                        "method": {"type": "string", "default": "GET"},
-                        "body": {"type": "string", "description": "the exact body that will be sent"},
-                        "user_agent": {"type": "string"},
-                        "ms_token": {"type": "string", "description": "a real msToken to pass through"},
-                    },
-                }
-            }
-        },
-    }
-}
-_DECODE = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}}
-            }
-        },
-    }
-}
+_SIGN = json_body(
+    {
+        "url": {"type": "string", "example": "https://www.tiktok.com/api/user/detail/?aid=1988"},
+        "method": {"type": "string", "default": "GET"},
+        "body": {"type": "string", "description": "the exact body that will be sent"},
+        "user_agent": {"type": "string"},
+        "ms_token": {"type": "string", "description": "a real msToken to pass through"},
+    },
+    required=("url",),
+)
+_DECODE = json_body({"token": {"type": "string"}}, required=("token",))
 
 
 @router.post("/sign", openapi_extra=_SIGN, summary="Sign any TikTok URL: signed URL, tokens, headers, navigator")
