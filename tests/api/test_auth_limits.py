@@ -110,3 +110,14 @@ def test_secrets_never_logged(make_client, capsys, secret_header):
     assert '"route": "/webcast/sign_url"' in logs or "/webcast/sign_url" in logs  # we did log the requests
     assert "supersecretkey123" not in logs
     assert "SESSIONSECRET999" not in logs
+
+
+def test_metric_labels_are_route_templates_not_raw_paths(make_client):
+    c = make_client(rate_limit_minute=1, rate_limit_hour=0, rate_limit_day=0)
+    c.get("/webcast/rooms/123/connect", params={"platform": "mobile"})  # 400 before any upstream call
+    c.get("/webcast/rooms/456/connect")  # 429: refused before routing
+    c.get("/random/path/abc123")
+    text = c.get("/metrics").text
+    assert 'route="/webcast/rooms/{room_id}/connect"' in text
+    assert 'ttsign_rate_limited_total{route="/webcast/rooms/{room_id}/connect",limit="rate_limit_minute"}' in text
+    assert "456" not in text and "abc123" not in text

@@ -106,5 +106,6 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         limiter=limiter,
         max_request_bytes=settings.max_url_bytes + settings.max_body_bytes + 8192,
         logger=logs.get_logger("ttsign.http"),
+        routes=app.router.routes,
     )
     return app

@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ttsign.server import metrics
@@ -34,8 +35,10 @@ class RequestGuard:
         limiter: RateLimiter,
         max_request_bytes: int,
         logger: Any,
+        routes: list[BaseRoute] | None = None,
     ) -> None:
         self.app = app
+        self.routes = routes if routes is not None else []
         self.api_keys = api_keys
         self.limiter = limiter
         self.max_request_bytes = max_request_bytes
@@ -70,14 +73,13 @@ class RequestGuard:
             if status_box[0] == 0:
                 await self._send_error(send_wrapped, err)
             if err.status == 429:
-                metrics.RATE_LIMITED.labels(path, str(err.extra.get("limit_label", ""))).inc()
+                metrics.RATE_LIMITED.labels(self._template(scope), str(err.extra.get("limit_label", ""))).inc()
         except Exception as exc:  # last line of defence: log it, answer JSON 500
             self.log.error("unhandled_error", request_id=rid, path=path, error=repr(exc)[:500])
             if status_box[0] == 0:
                 await self._send_error(send_wrapped, ApiError(500, "internal error; see server log for the request id"))
         finally:
-            route = scope.get("route")
-            label = getattr(route, "path", None) or ("unmatched" if status_box[0] == 404 else path[:64])
+            label = self._template(scope)
             elapsed = time.perf_counter() - start
             status = status_box[0] or 500
             metrics.REQUESTS.labels(label, scope["method"], str(status)).inc()
@@ -91,6 +93,17 @@ class RequestGuard:
                 latency_ms=round(elapsed * 1000, 3),
                 caller=caller,
             )
+
+    def _template(self, scope: Scope) -> str:
+        """The route template (`/v1/rooms/{unique_id}`), never the raw path: metric labels stay bounded."""
+        route = scope.get("route")
+        if route is not None and getattr(route, "path", None):
+            return str(route.path)
+        for candidate in self.routes:  # refused before routing (401, 413, 429): find the template
+            match, _ = candidate.matches(scope)
+            if match is Match.FULL:
+                return str(getattr(candidate, "path", "unmatched"))
+        return "unmatched"
 
     def _admit(self, scope: Scope, headers: dict[str, str], path: str, state: dict[str, Any]) -> str:
         """Size, auth and rate limit; returns the caller id or raises ApiError."""
