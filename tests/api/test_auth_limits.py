@@ -119,5 +119,5 @@ def test_metric_labels_are_route_templates_not_raw_paths(make_client):
     c.get("/random/path/abc123")
     text = c.get("/metrics").text
     assert 'route="/webcast/rooms/{room_id}/connect"' in text
-    assert 'ttsign_rate_limited_total{route="/webcast/rooms/{room_id}/connect",limit="rate_limit_minute"}' in text
+    assert 'ttsign_rate_limited_total{limit="rate_limit_minute",route="/webcast/rooms/{room_id}/connect"}' in text
     assert "456" not in text and "abc123" not in text

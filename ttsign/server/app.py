@@ -28,6 +28,7 @@ from ttsign.signing.signer import Signer, SignerOptions
 from ttsign.store.memory import MemoryRateStore
 from ttsign.tiktok.client import TikTokClient
 
+ROUTE_MODULES = (ops, origin, sign_url, v1, connect)
 DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) in pure Python.
 
 Three surfaces: the origin API (`/signature`, `/sign`), the client-compatible API that TikTokLive 7.x and
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         )
         return error_response(ApiError(exc.status_code, message, headers=dict(exc.headers or {})))
 
-    for module in (ops, origin, sign_url, v1, connect):
+    for module in ROUTE_MODULES:
         app.include_router(module.router)
     app.add_middleware(
         RequestGuard,
@@ -106,6 +107,6 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         limiter=limiter,
         max_request_bytes=settings.max_url_bytes + settings.max_body_bytes + 8192,
         logger=logs.get_logger("ttsign.http"),
-        routes=app.router.routes,
+        routes=[r for module in ROUTE_MODULES for r in module.router.routes],
     )
     return app
