@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ttsign import __version__
+from ttsign.algorithms.navigator import get_preset
 from ttsign.config import Settings, get_settings
 from ttsign.server import logs
 from ttsign.server.deps import Services, request_id
@@ -25,8 +26,10 @@ from ttsign.server.limits import RateLimiter
 from ttsign.server.middleware import RequestGuard
 from ttsign.server.routes import connect, ops, origin, sign_url, v1
 from ttsign.signing.signer import Signer, SignerOptions
+from ttsign.signing.ws import xgnarly_ws_signer
 from ttsign.store.memory import MemoryRateStore
 from ttsign.tiktok.client import TikTokClient
+from ttsign.tiktok.webcast import WsUrlSigner
 
 ROUTE_MODULES = (ops, origin, sign_url, v1, connect)
 DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) in pure Python.
@@ -48,6 +51,13 @@ def make_signer(settings: Settings) -> Signer:
     )
 
 
+def make_ws_signer(settings: Settings) -> WsUrlSigner | None:
+    if settings.ws_signer == "x-gnarly":
+        ua = get_preset(settings.browser_preset).user_agent
+        return xgnarly_ws_signer(ua, env_code=settings.env_code, ub_code=settings.ub_code)
+    return None
+
+
 def make_store(settings: Settings) -> Any:
     if settings.store.startswith("redis://") or settings.store.startswith("rediss://"):
         raise SystemExit("TTSIGN_STORE=redis is not implemented yet; use 'memory' (the default)")
@@ -67,7 +77,7 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
             "rate_limit_day": settings.rate_limit_day,
         },
     )
-    tiktok = upstream if upstream is not None else TikTokClient(settings)
+    tiktok = upstream if upstream is not None else TikTokClient(settings, ws_signer=make_ws_signer(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
