@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ttsign.algorithms import gnarly
-from ttsign.algorithms.payloads.records import parse_counted
+from ttsign.algorithms.payloads.records import pack_counted, parse_counted
 
 __all__ = [
     "CANVAS",
@@ -176,22 +176,7 @@ def _nonneg(name: str, value: int) -> int:
 
 
 def _pack(values: Mapping[int, int | str], order: Iterable[int], widths: Mapping[int, int]) -> bytes:
-    out = bytearray((COUNT,))
-    for k in order:
-        v = values[k]
-        if k in STRING_KEYS:
-            assert isinstance(v, str)
-            e = v.encode("utf-8")
-            if len(e) > 0xFFFF:
-                raise ValueError(f"key {k} is too long ({len(e)} bytes)")
-            out += bytes((k, len(e) >> 8, len(e) & 0xFF))
-            out += e
-        else:
-            assert isinstance(v, int)
-            w = widths[k]
-            out += bytes((k, 0, w))
-            out += (v & ((1 << (8 * w)) - 1)).to_bytes(w, "big")  # keep the low bytes (tokens.md 1.2)
-    return bytes(out)
+    return pack_counted(values, order, widths, string_keys=STRING_KEYS, encoding="utf-8", truncate=True)
 
 
 def _order(record_order: Iterable[int] | None) -> tuple[int, ...]:

@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ttsign.algorithms import gnarly
-from ttsign.algorithms.payloads.records import parse_counted
+from ttsign.algorithms.payloads.records import pack_counted, parse_counted
 
 __all__ = [
     "BROWSER_ENV_CODES",
@@ -240,27 +240,7 @@ def _widths(widths: Mapping[int, int] | None) -> dict[int, int]:
 
 
 def _pack(values: Mapping[int, int | str], order: Iterable[int], widths: Mapping[int, int]) -> bytes:
-    out = bytearray((COUNT,))
-    for k in order:
-        v = values[k]
-        if k in STRING_KEYS:
-            assert isinstance(v, str)
-            try:
-                e = v.encode("ascii")
-            except UnicodeEncodeError:
-                raise ValueError(f"key {k} must be ASCII, got {v!r}") from None
-            if len(e) > 0xFFFF:
-                raise ValueError(f"key {k} is too long ({len(e)} bytes)")
-            out += bytes((k, len(e) >> 8, len(e) & 0xFF))
-            out += e
-        else:
-            assert isinstance(v, int)
-            w = widths[k]
-            if not 0 <= v < 1 << (8 * w):
-                raise ValueError(f"key {k} = {v} does not fit its {w}-byte slot")
-            out += bytes((k, 0, w))
-            out += v.to_bytes(w, "big")
-    return bytes(out)
+    return pack_counted(values, order, widths, string_keys=STRING_KEYS, encoding="ascii", truncate=False)
 
 
 def build_payload(

@@ -6,7 +6,7 @@ is the key set, which keys are strings and the string encoding, so those are par
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from ttsign.algorithms.errors import PayloadError
@@ -73,3 +73,43 @@ def parse_counted(
     if pos != n:
         raise PayloadError(f"{n - pos} trailing bytes after {count} records")
     return Records(values, widths, order)
+
+
+def pack_counted(
+    values: Mapping[int, int | str],
+    order: Iterable[int],
+    widths: Mapping[int, int],
+    *,
+    string_keys: Collection[int],
+    encoding: str,
+    truncate: bool,
+) -> bytes:
+    """Serialise records in `order` behind a count byte; integers at their width in `widths`.
+
+    `truncate` keeps the low bytes of an integer too wide for its slot (what the 5.1.3 reference encoder
+    does, tokens.md §1.2); otherwise such a value is a ValueError (5.3.2 has fixed slots, gnarly-532 §1.2).
+    """
+    keys = tuple(order)
+    out = bytearray((len(keys),))
+    for k in keys:
+        v = values[k]
+        if k in string_keys:
+            assert isinstance(v, str)
+            try:
+                e = v.encode(encoding)
+            except UnicodeEncodeError:
+                raise ValueError(f"key {k} must be {encoding}-encodable, got {v!r}") from None
+            if len(e) > 0xFFFF:
+                raise ValueError(f"key {k} is too long ({len(e)} bytes)")
+            out += bytes((k, len(e) >> 8, len(e) & 0xFF))
+            out += e
+        else:
+            assert isinstance(v, int)
+            w = widths[k]
+            if truncate:
+                v &= (1 << (8 * w)) - 1
+            elif not 0 <= v < 1 << (8 * w):
+                raise ValueError(f"key {k} = {v} does not fit its {w}-byte slot")
+            out += bytes((k, 0, w))
+            out += v.to_bytes(w, "big")
+    return bytes(out)
