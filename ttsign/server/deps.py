@@ -11,6 +11,7 @@ from starlette.requests import Request
 from ttsign.config import Settings
 from ttsign.server import metrics
 from ttsign.server.limits import RateLimiter
+from ttsign.signing.policy import ParsedURL
 from ttsign.signing.signer import SignedRequest, Signer
 
 
@@ -31,7 +32,7 @@ def request_id(request: Request) -> str:
 
 
 def timed_sign(
-    svc: Services, url: str, method: str, body: str | bytes, user_agent: str | None, ms_token: str | None
+    svc: Services, url: str | ParsedURL, method: str, body: str | bytes, user_agent: str | None, ms_token: str | None
 ) -> SignedRequest:
     """Sign through the service's Signer and record the signing latency by product."""
     started = time.perf_counter()

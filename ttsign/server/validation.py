@@ -7,7 +7,7 @@ from typing import Any
 
 from ttsign.config import Settings
 from ttsign.server.errors import ApiError
-from ttsign.signing.policy import PolicyError, host_allowed, parse_url
+from ttsign.signing.policy import ParsedURL, PolicyError, host_allowed, parse_url
 
 
 def decode_text(raw: bytes, what: str = "body") -> str:
@@ -50,8 +50,11 @@ def field(data: dict[str, Any], name: str, *, required: bool = False, default: A
     return value
 
 
-def check_url(url: str, settings: Settings) -> str:
-    """A signable TikTok URL: non-empty, <= max bytes, http(s), allowed host."""
+def check_url(url: str, settings: Settings) -> ParsedURL:
+    """A signable TikTok URL: non-empty, <= max bytes, http(s), allowed host.
+
+    Returns the parsed URL so the Signer does not parse it a second time.
+    """
     url = url.strip()
     if not url:
         raise ApiError(400, "url is empty; send a TikTok URL")
@@ -67,7 +70,7 @@ def check_url(url: str, settings: Settings) -> str:
             f"host '{parsed.host.split(':')[0]}' is not a TikTok host; allowed: {settings.allowed_hosts}",
             extra={"reason": "host_not_allowed"},
         )
-    return url
+    return parsed
 
 
 def check_body(body: str | None, settings: Settings) -> str:

@@ -20,7 +20,7 @@ from ttsign.algorithms import xbogus
 from ttsign.algorithms.identity import Identity, new_identity
 from ttsign.algorithms.navigator import BrowserPreset, get_preset, navigator_dict, preset_for_user_agent
 from ttsign.algorithms.payloads import dynosaur532, gnarly513, gnarly532
-from ttsign.signing.policy import Product, choose_product, parse_url
+from ttsign.signing.policy import ParsedURL, Product, choose_product, parse_url
 
 GNARLY_513_KEYS = (1, 8, 12, 11, 6, 9, 4, 7, 0, 14, 15, 2, 3, 10, 5, 13)
 GNARLY_532_KEYS = (0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16)
@@ -134,7 +134,7 @@ class Signer:
     # -- the entry point -----------------------------------------------------------------------
     def sign(
         self,
-        url: str,
+        url: str | ParsedURL,
         method: str = "GET",
         body: bytes | str = b"",
         user_agent: str | None = None,
@@ -149,7 +149,7 @@ class Signer:
         """
         method = method.upper()
         body_bytes = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        parsed = parse_url(url)
+        parsed = url if isinstance(url, ParsedURL) else parse_url(url)
         token = ms_token if ms_token is not None else (parsed.ms_token or "")
         preset = self.preset_for(user_agent)
         ua = user_agent or preset.user_agent

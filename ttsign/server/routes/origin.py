@@ -22,6 +22,7 @@ from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError
 from ttsign.server.openapi import json_body, text_body
 from ttsign.server.validation import check_url, check_user_agent, decode_text, field, parse_json_object
+from ttsign.signing.policy import ParsedURL
 
 router = APIRouter(tags=["origin"])
 
@@ -36,10 +37,12 @@ _SIGN_BODY = json_body(
 _SIGNATURE_BODY = text_body("https://www.tiktok.com/@someone/live")
 
 
-def origin_payload(request: Request, url: str, user_agent: str | None, ms_token: str | None) -> dict[str, Any]:
+def origin_payload(
+    request: Request, url: str, parsed: ParsedURL, user_agent: str | None, ms_token: str | None
+) -> dict[str, Any]:
     svc = services(request)
     started = time.perf_counter()
-    signed = timed_sign(svc, url, "GET", b"", user_agent, ms_token)
+    signed = timed_sign(svc, parsed, "GET", b"", user_agent, ms_token)
     t_sign = time.perf_counter()
     legacy = signature.legacy_signature(url, signed.user_agent, signed.timestamp, "www.tiktok.com/")
     query = signed.signed_query.split("&X-Dynosaur=", 1)[0]
@@ -73,8 +76,8 @@ async def post_signature(request: Request) -> JSONResponse:
         url = decode_text(raw)
     else:
         raise ApiError(415, f"expected a text/plain body holding the URL, got Content-Type {ct}")
-    url = check_url(url, services(request).settings)
-    return JSONResponse(origin_payload(request, url, None, None))
+    parsed = check_url(url, services(request).settings)
+    return JSONResponse(origin_payload(request, url.strip(), parsed, None, None))
 
 
 @router.post("/sign", openapi_extra=_SIGN_BODY, summary="Sign a URL sent as JSON {room_url} or {url}")
@@ -83,6 +86,6 @@ async def post_sign(request: Request) -> JSONResponse:
     url = field(data, "room_url") or field(data, "url")
     if not url:
         raise ApiError(400, "missing field 'room_url' (or 'url') holding the TikTok URL")
-    url = check_url(url, services(request).settings)
+    parsed = check_url(url, services(request).settings)
     ua = check_user_agent(field(data, "user_agent"))
-    return JSONResponse(origin_payload(request, url, ua, field(data, "ms_token")))
+    return JSONResponse(origin_payload(request, url.strip(), parsed, ua, field(data, "ms_token")))

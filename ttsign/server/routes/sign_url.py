@@ -54,7 +54,7 @@ async def _sign(request: Request, *, denial_in_body: bool) -> JSONResponse:
     for name in ("sessionId", "ttTargetIdc", "type"):
         field(data, name)  # type-checked, deliberately unused
     try:
-        url = check_url(url, svc.settings)
+        parsed = check_url(url, svc.settings)
     except ApiError as err:
         if err.extra.get("reason") == "host_not_allowed":
             if denial_in_body:
@@ -64,7 +64,7 @@ async def _sign(request: Request, *, denial_in_body: bool) -> JSONResponse:
     method = check_method(field(data, "method"))
     body = check_body(field(data, "payload"), svc.settings)
     ua = check_user_agent(field(data, "userAgent"))
-    signed = timed_sign(svc, url, method, body, ua, None)
+    signed = timed_sign(svc, parsed, method, body, ua, None)
     nav = signed.navigator
     response: dict[str, Any] = {
         "signedUrl": signed.url,

@@ -38,11 +38,11 @@ _DECODE = json_body({"token": {"type": "string"}}, required=("token",))
 async def v1_sign(request: Request) -> JSONResponse:
     svc = services(request)
     data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
-    url = check_url(field(data, "url", required=True), svc.settings)
+    parsed = check_url(field(data, "url", required=True), svc.settings)
     method = check_method(field(data, "method"))
     body = check_body(field(data, "body"), svc.settings)
     ua = check_user_agent(field(data, "user_agent"))
-    signed = timed_sign(svc, url, method, body, ua, field(data, "ms_token"))
+    signed = timed_sign(svc, parsed, method, body, ua, field(data, "ms_token"))
     return JSONResponse({"code": 200, "data": signed.to_dict()})
 
 
