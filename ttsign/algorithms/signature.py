@@ -8,8 +8,6 @@ and environment flags are parameters.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 import sys
@@ -18,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ttsign.algorithms.errors import SignatureError, XBogusError
-from ttsign.algorithms.xbogus import DEFAULT_HEADER
+from ttsign.algorithms.xbogus import DEFAULT_HEADER, CustomBase64
 
 __all__ = [
     "DEFAULT_SIGNATURE_CANVAS",
@@ -304,10 +302,7 @@ def verify_legacy_signature(
 FRONTIER_ALPHABET = "Dkdpgh4ZKsQB80/Mfvw36XI1R25+WUAlEi7NLboqYTOPuzmFjJnryx9HVGcaStCe"
 """The X-Bogus alphabet with ``+`` in place of ``-`` (§6)."""
 FRONTIER_LENGTH = 16
-_STD_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_TO_FRONTIER = bytes.maketrans(_STD_ALPHABET, FRONTIER_ALPHABET.encode("ascii"))
-_FROM_FRONTIER = bytes.maketrans(FRONTIER_ALPHABET.encode("ascii"), _STD_ALPHABET)
-_FRONTIER_RE = re.compile(f"[{re.escape(FRONTIER_ALPHABET)}]{{{FRONTIER_LENGTH}}}")
+_FRONTIER_B64 = CustomBase64(FRONTIER_ALPHABET, FRONTIER_LENGTH, "frontierSign token")
 _HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
 # Fixed bytes of the 12-byte token: b1, b6, b7, b10, and the masks (§6).
 _B1, _B6, _B7, _B10 = 0x7F, 0xE0, 0xA7, 0x24
@@ -359,7 +354,7 @@ def frontier_stub(
     b[8], b[9] = s[14] ^ _S_MASK, s[15] ^ _S_MASK
     b[10] = _B10
     b[11] = _CHECK_SEED ^ _xor_all(b[1:11])
-    return base64.b64encode(bytes(b)).translate(_TO_FRONTIER).decode("ascii")
+    return _FRONTIER_B64.encode(bytes(b))
 
 
 @dataclass(frozen=True)
@@ -386,17 +381,7 @@ class FrontierStubFields:
 
 def decode_frontier_stub(token: str) -> FrontierStubFields:
     """Decode a 16-character frontierSign token; raises :class:`XBogusError` (only) if malformed."""
-    if not isinstance(token, str):
-        raise XBogusError(f"a frontierSign token is a str, got {type(token).__name__}")
-    if len(token) != FRONTIER_LENGTH:
-        raise XBogusError(f"a frontierSign token has {FRONTIER_LENGTH} characters, got {len(token)}")
-    if _FRONTIER_RE.fullmatch(token) is None:
-        pos, bad = next((i, c) for i, c in enumerate(token) if c not in FRONTIER_ALPHABET)
-        raise XBogusError(f"character {bad!r} at {pos} is not in the frontierSign alphabet")
-    try:
-        b = base64.b64decode(token.encode("ascii").translate(_FROM_FRONTIER), validate=True)
-    except (binascii.Error, ValueError) as exc:  # unreachable after the alphabet check; kept as a guard
-        raise XBogusError(f"not decodable: {exc}") from None
+    b = _FRONTIER_B64.decode(token)
     if b[0] & ~0x20 != 0x40 or b[1] != _B1 or b[6] != _B6 or b[7] != _B7 or b[10] != _B10:
         raise XBogusError("constant bytes do not match a frontierSign token")
     if (b[2] ^ _B2_MASK) > 0x3F:

@@ -71,16 +71,48 @@ OPAQUE_BODY_TAIL = bytes.fromhex("13c2")
 
 _U32 = 0xFFFFFFFF
 _STD_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_ALPHABET_SET = frozenset(ALPHABET)
-_TOKEN_RE = re.compile(f"[{re.escape(ALPHABET)}]{{{TOKEN_LENGTH}}}")
-# The custom base64 differs from the standard one only in its alphabet, so we let the C base64 codec
-# do the bit work and translate characters on the way in and out.
-_TO_CUSTOM = bytes.maketrans(_STD_ALPHABET, ALPHABET.encode("ascii"))
-_from_custom = bytearray(b"!" * 256)  # "!" is invalid for b64decode(validate=True)
-for _i, _c in enumerate(ALPHABET.encode("ascii")):
-    _from_custom[_c] = _STD_ALPHABET[_i]
-_FROM_CUSTOM = bytes(_from_custom)
-del _from_custom, _i, _c
+
+
+class CustomBase64:
+    """Fixed-length base64 over a permuted alphabet (X-Bogus §3 step 7; the frontierSign stub §6).
+
+    The custom base64 differs from the standard one only in its alphabet, so the C base64 codec does the
+    bit work and characters are translated on the way in and out.
+    """
+
+    def __init__(self, alphabet: str, length: int, name: str, article: str = "a") -> None:
+        self.alphabet = alphabet
+        self.length = length
+        self.name = name
+        self._a_name = f"{article} {name}"
+        self._set = frozenset(alphabet)
+        self._re = re.compile(f"[{re.escape(alphabet)}]{{{length}}}")
+        self.to_custom = bytes.maketrans(_STD_ALPHABET, alphabet.encode("ascii"))
+        back = bytearray(b"!" * 256)  # "!" is invalid for b64decode(validate=True)
+        for i, c in enumerate(alphabet.encode("ascii")):
+            back[c] = _STD_ALPHABET[i]
+        self._from_custom = bytes(back)
+
+    def encode(self, raw: bytes) -> str:
+        return base64.b64encode(raw).translate(self.to_custom).decode("ascii")
+
+    def decode(self, token: object) -> bytes:
+        """The raw bytes; raises `XBogusError` (only) for a wrong type, length or alphabet."""
+        if not isinstance(token, str):
+            raise XBogusError(f"{self._a_name} is a str, got {type(token).__name__}")
+        if len(token) != self.length:
+            raise XBogusError(f"{self._a_name} has {self.length} characters, got {len(token)}")
+        if self._re.fullmatch(token) is None:
+            pos, bad = next((i, c) for i, c in enumerate(token) if c not in self._set)
+            raise XBogusError(f"character {bad!r} at {pos} is not in the {self.name} alphabet")
+        try:
+            return base64.b64decode(token.encode("ascii").translate(self._from_custom), validate=True)
+        except (binascii.Error, ValueError) as exc:  # unreachable after the alphabet check; kept as a guard
+            raise XBogusError(f"not decodable: {exc}") from None
+
+
+_B64 = CustomBase64(ALPHABET, TOKEN_LENGTH, "X-Bogus", "an")
+_TO_CUSTOM = _B64.to_custom
 
 _md5 = hashlib.md5
 _UTF16_NATIVE = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"  # for memoryview.cast("H")
@@ -334,17 +366,7 @@ class XBogusFields:
 
 def decode(token: str) -> XBogusFields:
     """Decode an X-Bogus to its fields; raises :class:`XBogusError` (and nothing else) if malformed."""
-    if not isinstance(token, str):
-        raise XBogusError(f"an X-Bogus is a str, got {type(token).__name__}")
-    if len(token) != TOKEN_LENGTH:
-        raise XBogusError(f"an X-Bogus has {TOKEN_LENGTH} characters, got {len(token)}")
-    if _TOKEN_RE.fullmatch(token) is None:
-        pos, bad = next((i, c) for i, c in enumerate(token) if c not in _ALPHABET_SET)
-        raise XBogusError(f"character {bad!r} at {pos} is not in the X-Bogus alphabet")
-    try:
-        raw = base64.b64decode(token.encode("ascii").translate(_FROM_CUSTOM), validate=True)
-    except (binascii.Error, ValueError) as exc:  # unreachable after the alphabet check; kept as a guard
-        raise XBogusError(f"not decodable: {exc}") from None
+    raw = _B64.decode(token)
     if raw[:2] != PREFIX:
         raise XBogusError(f"raw prefix is {raw[:2].hex()}, expected 02ff (an X-Bogus starts with 'DFSz')")
     plain = (int.from_bytes(raw[2:], "big") ^ _KEYSTREAM_INT).to_bytes(19, "big")
