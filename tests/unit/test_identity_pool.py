@@ -7,44 +7,19 @@ the fake says it issued its ttwid / msToken (live-connect.md §2.1, DESIGN.md §
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 
 from tests.fakes.tiktok import FakeTikTok
+from tests.unit.conftest import closed_port_base
 from ttsign.tiktok.http import Upstream, UpstreamResponse, parse_set_cookies
 from ttsign.tiktok.identity_pool import AnonIdentity, IdentityPool, IdentityUnavailable, TtwidIssuer
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeTikTok]:
-    with FakeTikTok() as f:
-        yield f
-
-
-@pytest.fixture
-def fake(fake_server: FakeTikTok) -> Iterator[FakeTikTok]:
-    fake_server.reset()
-    yield fake_server
-    fake_server.reset()
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    up = Upstream(timeout_s=5.0)
-    yield up
-    await up.close()
-
-
 def closed_port_url(path: str = "/") -> str:
     """A URL on 127.0.0.1 where nothing listens (connection refused, fast)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}{path}"
+    return closed_port_base() + path
 
 
 def issuer(up: Upstream, fake: FakeTikTok, **kw: str) -> TtwidIssuer:

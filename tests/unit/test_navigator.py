@@ -232,73 +232,117 @@ REAL_UAS = [
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/120.0.0.0 Safari/537.36",
-        "chrome", "windows", "Win32", None,
+        "chrome",
+        "windows",
+        "Win32",
+        None,
     ),
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/122.0.0.0 Safari/537.36 Edg/122.0.0.0",
-        "edge", "windows", "Win32", None,
+        "edge",
+        "windows",
+        "Win32",
+        None,
     ),
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
-        "firefox", "windows", "Win32", "5.0 (Windows)",
+        "firefox",
+        "windows",
+        "Win32",
+        "5.0 (Windows)",
     ),
     (
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:128.0) Gecko/20100101 Firefox/128.0",
-        "firefox", "mac", "MacIntel", "5.0 (Macintosh)",
+        "firefox",
+        "mac",
+        "MacIntel",
+        "5.0 (Macintosh)",
     ),
     (
         "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
-        "firefox", "linux", "Linux x86_64", "5.0 (X11)",
+        "firefox",
+        "linux",
+        "Linux x86_64",
+        "5.0 (X11)",
     ),
     (
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
         "Version/17.1 Safari/605.1.15",
-        "safari", "mac", "MacIntel", None,
+        "safari",
+        "mac",
+        "MacIntel",
+        None,
     ),
     (
         "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/139.0.0.0 Safari/537.36",
-        "chrome", "mac", "MacIntel", None,
+        "chrome",
+        "mac",
+        "MacIntel",
+        None,
     ),
     (
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/123.0.0.0 Safari/537.36",
-        "chrome", "linux", "Linux x86_64", None,
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36",
+        "chrome",
+        "linux",
+        "Linux x86_64",
+        None,
     ),
     (
         "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/131.0.0.0 Safari/537.36",
-        "chrome", "linux", "Linux x86_64", None,
+        "chrome",
+        "linux",
+        "Linux x86_64",
+        None,
     ),
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/131.0.0.0 Safari/537.36 OPR/116.0.0.0",
-        "chrome", "windows", "Win32", None,
+        "chrome",
+        "windows",
+        "Win32",
+        None,
     ),
     (
         "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/128.0.0.0 Mobile Safari/537.36",
-        "chrome", "android", "Linux armv81", None,
+        "chrome",
+        "android",
+        "Linux armv81",
+        None,
     ),
     (
         "Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0",
-        "firefox", "android", "Linux armv81", "5.0 (Android 14)",
+        "firefox",
+        "android",
+        "Linux armv81",
+        "5.0 (Android 14)",
     ),
     (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
-        "safari", "ios", "iPhone", None,
+        "safari",
+        "ios",
+        "iPhone",
+        None,
     ),
     (
         "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
         "(KHTML, like Gecko) CriOS/126.0.6478.54 Mobile/15E148 Safari/604.1",
-        "chrome", "ios", "iPhone", None,
+        "chrome",
+        "ios",
+        "iPhone",
+        None,
     ),
     (
         "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
         "Version/16.6 Mobile/15E148 Safari/604.1",
-        "safari", "ios", "iPad", None,
+        "safari",
+        "ios",
+        "iPad",
+        None,
     ),
 ]
 
@@ -308,9 +352,7 @@ REAL_UAS = [
     REAL_UAS,
     ids=[f"{r[1]}-{r[2]}-{i}" for i, r in enumerate(REAL_UAS)],
 )
-def test_preset_for_real_user_agents(
-    ua: str, family: str, os_name: str, platform: str, version: str | None
-) -> None:
+def test_preset_for_real_user_agents(ua: str, family: str, os_name: str, platform: str, version: str | None) -> None:
     p = preset_for_user_agent(ua)
     assert p.user_agent == ua
     assert p.family == family

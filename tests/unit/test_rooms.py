@@ -7,38 +7,18 @@ port (a real connection refusal); the SIGI_STATE page still comes from the fake.
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import pytest
 
 from tests.fakes.tiktok import FAKE_ROOM_ID, FAKE_USER, OFFLINE_ROOM_ID, OFFLINE_USER, FakeTikTok
+from tests.unit.conftest import closed_port_base
 from ttsign.tiktok.http import Upstream, UpstreamResponse
 from ttsign.tiktok.rooms import RoomError, Rooms, normalize_unique_id
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 API_LIVE = "/api-live/user/room/"
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeTikTok]:
-    with FakeTikTok() as f:
-        yield f
-
-
-@pytest.fixture
-def fake(fake_server: FakeTikTok) -> Iterator[FakeTikTok]:
-    fake_server.reset()
-    yield fake_server
-    fake_server.reset()
-
-
-def closed_port_base() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 class ApiLiveRedirect(Upstream):
@@ -53,13 +33,6 @@ class ApiLiveRedirect(Upstream):
         if url.startswith(self.fake_base + API_LIVE):
             url = self.target + url[len(self.fake_base) :]
         return await super().request(method, url, **kw)
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    up = Upstream(timeout_s=5.0)
-    yield up
-    await up.close()
 
 
 def make_rooms(up: Upstream, fake: FakeTikTok) -> Rooms:

@@ -7,8 +7,7 @@ The synthesized result is checked field by field against live-connect.md §3.1.
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from tests.fakes.tiktok import (
     OFFLINE_USER,
     FakeTikTok,
 )
+from tests.unit.conftest import closed_port_base
 from ttsign.config import Settings
 from ttsign.server.app import create_app
 from ttsign.tiktok import proto
@@ -58,33 +58,6 @@ SECTION_3_1_ROUTE_PARAMS = {
     "client_enter": "1",
     "resp_content_type": "protobuf",
 }
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeTikTok]:
-    with FakeTikTok() as f:
-        yield f
-
-
-@pytest.fixture
-def fake(fake_server: FakeTikTok) -> Iterator[FakeTikTok]:
-    fake_server.reset()
-    yield fake_server
-    fake_server.reset()
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    up = Upstream(timeout_s=5.0)
-    yield up
-    await up.close()
-
-
-def closed_port_base() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def make_pool(up: Upstream, fake: FakeTikTok, *, via_live: bool = False, **kw: Any) -> IdentityPool:

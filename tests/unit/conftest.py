@@ -1,0 +1,39 @@
+"""Fixtures shared by the upstream-client tests: one fake TikTok per module, reset around each test."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.fakes.tiktok import FakeTikTok
+from ttsign.tiktok.http import Upstream
+
+
+def closed_port_base() -> str:
+    """`http://127.0.0.1:PORT` where nothing listens (connection refused, fast)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def fake_server() -> Iterator[FakeTikTok]:
+    with FakeTikTok() as f:
+        yield f
+
+
+@pytest.fixture
+def fake(fake_server: FakeTikTok) -> Iterator[FakeTikTok]:
+    fake_server.reset()
+    yield fake_server
+    fake_server.reset()
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    up = Upstream(timeout_s=5.0)
+    yield up
+    await up.close()
