@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def _env(name: str, *origin: str) -> AliasChoices:
@@ -59,6 +61,26 @@ class Settings(BaseSettings):
     ttwid_ttl_s: int = Field(7200, ge=1, validation_alias=_env("TTWID_TTL"))
     connects_per_hour: int = Field(15, ge=1, validation_alias=_env("CONNECTS_PER_HOUR"))
     upstream_timeout_s: float = Field(10.0, gt=0, validation_alias=_env("UPSTREAM_TIMEOUT"))
+    upstream_max_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias=_env("UPSTREAM_MAX_BYTES"))
+    upstream_max_redirects: int = Field(3, ge=0, le=10, validation_alias=_env("UPSTREAM_MAX_REDIRECTS"))
+
+    # Transport: timeouts (seconds) and caps on what a client may hold open or send
+    header_timeout_s: float = Field(10.0, gt=0, validation_alias=_env("HEADER_TIMEOUT"))
+    body_timeout_s: float = Field(15.0, gt=0, validation_alias=_env("BODY_TIMEOUT"))
+    keepalive_timeout_s: float = Field(5.0, gt=0, validation_alias=_env("KEEPALIVE_TIMEOUT"))
+    shutdown_timeout_s: float = Field(10.0, ge=0, validation_alias=_env("SHUTDOWN_TIMEOUT"))
+    max_connections: int = Field(512, ge=1, validation_alias=_env("MAX_CONNECTIONS"))
+    max_header_bytes: int = Field(16384, ge=1024, validation_alias=_env("MAX_HEADER_BYTES"))
+    trusted_proxies: str = Field("", validation_alias=_env("TRUSTED_PROXIES"))
+    auth_failures_per_minute: int = Field(10, ge=0, validation_alias=_env("AUTH_FAILURES_PER_MINUTE"))
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().lower()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
 
     def api_key_set(self) -> frozenset[str]:
         keys = {k.strip() for k in self.api_keys.split(",") if k.strip()}

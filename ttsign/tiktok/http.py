@@ -19,12 +19,17 @@ IMPERSONATE = "chrome"  # curl_cffi's newest Chrome profile
 
 
 class UpstreamError(Exception):
-    """TikTok (or the network to it) failed: `kind` is 'unreachable', 'timeout' or 'status'."""
+    """TikTok (or the network to it) failed: `kind` is 'unreachable', 'timeout' or 'status'.
 
-    def __init__(self, kind: str, message: str, status: int = 0) -> None:
+    `retry_after_s` is the upstream's own `Retry-After` (seconds) when it sent one, so routes can pass
+    TikTok's wait through to the caller.
+    """
+
+    def __init__(self, kind: str, message: str, status: int = 0, *, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.status = status
+        self.retry_after_s = retry_after_s
 
 
 @dataclass
