@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-test.txt 2>/dev/null | md5sum | cut -c1-12)
 
-.PHONY: serve test bench lint fmt clean venv node
+.PHONY: serve test bench soak lint fmt clean venv node
 NODE_DIR := tests/e2e/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.ttsign-stamp
 
@@ -35,6 +35,11 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y -q wrk || echo "wrk missing: HTTP load figures will be skipped"
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.load
+
+# Minutes of steady load with RSS sampled (not part of `make test`); figures go in the closing notes.
+soak: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(PY) -m benchmarks.soak
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
