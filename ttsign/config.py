@@ -83,11 +83,14 @@ class Settings(BaseSettings):
         return level
 
     def api_key_set(self) -> frozenset[str]:
-        keys = {k.strip() for k in self.api_keys.split(",") if k.strip()}
+        """Keys from TTSIGN_API_KEYS and TTSIGN_API_KEYS_FILE; `ttsign.api_keys.ApiKeysError` (a ValueError
+        with a one-line message) when the file is unreadable, holds no key, or a key is not header-safe."""
+        from ttsign.api_keys import env_keys, read_keys_file
+
+        keys = env_keys(self.api_keys)
         if self.api_keys_file:
-            with open(self.api_keys_file, encoding="utf-8") as fh:
-                keys |= {ln.strip() for ln in fh if ln.strip() and not ln.startswith("#")}
-        return frozenset(keys)
+            keys |= read_keys_file(self.api_keys_file)
+        return keys
 
     def allowed_host_suffixes(self) -> tuple[str, ...]:
         return tuple(h.strip().lower().lstrip(".") for h in self.allowed_hosts.split(",") if h.strip())
