@@ -116,6 +116,8 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         api_keys=settings.api_key_set(),
         limiter=limiter,
         max_request_bytes=settings.max_url_bytes + settings.max_body_bytes + 8192,
+        body_timeout_s=settings.body_timeout_s,
+        auth_failures_per_minute=settings.auth_failures_per_minute,
         logger=logs.get_logger("ttsign.http"),
         routes=[r for module in ROUTE_MODULES for r in module.router.routes],
     )

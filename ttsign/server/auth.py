@@ -10,6 +10,9 @@ import hashlib
 import hmac
 import ipaddress
 
+# RFC 9110 §11.6.1: a 401 names the schemes that would work. Both clients send `X-Api-Key`; `Bearer` is accepted too.
+WWW_AUTHENTICATE = {"WWW-Authenticate": 'ApiKey realm="ttsign", header="X-Api-Key", Bearer realm="ttsign"'}
+
 
 def key_id(key: str) -> str:
     """A non-reversible label for a key (for buckets and logs)."""

@@ -1,53 +1,181 @@
-"""Structured logging (structlog): JSON when stdout is not a TTY, with secrets redacted.
+"""Structured logging (structlog): JSON when stdout is not a TTY, with secrets redacted from every line.
 
-Session cookies, `sessionid`, API keys and authorization headers never reach a log line: every event
-passes through `redact` before rendering, which masks sensitive keys and sensitive query/cookie values.
+Session cookies, msTokens, ttwids, CSRF tokens, API keys and authorization headers never reach a log line.
+Every structlog event passes through `redact` before rendering (errors and tracebacks included), and
+every stdlib record (uvicorn's own lines) through `RedactFilter`. Three rules, applied to every string,
+at any depth of nested dicts and lists:
+
+1. By name: a key, query parameter, cookie or header whose name looks secret (`is_secret_name`: msToken,
+   ttwid, sessionid*, sid_*, ssid_*, uid_tt*, csrf*, *token*, *session*, passport*, odin_tt, multi_sids,
+   tt-target-idc, api_key, authorization, cookie ...) has its value replaced by `***`, whether it appears
+   as a dict key, `name=value` (also percent-encoded, `name%3Dvalue`), `"name": "value"`,
+   `('name', 'value')` or `Name: value`.
+2. `Bearer xyz` / `Basic xyz` credentials.
+3. By value: the middleware registers the secrets a request carries (its API key, cookie values,
+   secret-named query values and header values, and the secret JSON fields a route reads) with
+   `add_secrets`; any later occurrence of one of those exact strings in a line logged while that request
+   is handled is masked, wherever it appears (inside `repr(exc)`, a URL, a message).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 
-SENSITIVE_KEYS = frozenset(
-    {
-        "api_key",
-        "x-api-key",
-        "authorization",
-        "cookie",
-        "x-cookie-header",
-        "session_id",
-        "sessionid",
-        "sessionid_ss",
-        "sid_tt",
-        "sid_guard",
-        "x-oauth-token",
-        "ttwid",
-        "mstoken",
-        "ms_token",
-    }
+MASK = "***"
+MIN_SECRET_CHARS = 6  # shorter values are masked by name only (masking "1988" everywhere would garble lines)
+_NOT_SECRET_KEYS = frozenset({"event", "level", "timestamp", "logger"})
+
+_SECRET_NAME = re.compile(
+    r"""(?ix)
+    .*token.* | .*session.* | .*secret.* | .*passw.* | .*ticket.* | .*csrf.* | .*cookie.*
+    | sid | sid[_-].* | ssid | ssid[_-].* | .*[_-]sids? | uid[_-]tt.* | passport.* | odin[_-]tt
+    | ttwid | tt[_-]?target[_-]?idc | api[_-]?keys? | x[_-]api[_-]key | .*authori[sz]ation | credentials?
+    | store[_-]country[_-]sign | x[_-]oauth[_-]token | sso[_-].*
+    """
 )
-_SECRET_PARAM = re.compile(
-    r"(?i)\b(session_?id(?:_ss)?|sid_tt|sid_guard|ttwid|msToken|api_?key|x-api-key|token)=([^&;\s]+)"
+# `name=value` with `=` possibly percent-encoded once or twice; the value is found by _VALUE_END.
+_NAME_SEP = re.compile(r"(?P<name>[A-Za-z0-9_.\-]{1,80})(?:=|%3[dD]|%253[dD])")
+_VALUE_END = re.compile(r"%(?:26|3[bB]|2[cC]|20|22|27|2526|253[bB])|[&;,\s'\"\\)\]}>]")
+_HEX_PREFIX = re.compile(r"^(?:25)?[0-9A-Fa-f]{2}")
+# "name": "value", 'name': 'value', ('name', 'value'), b'name', b'value' (JSON, reprs of dicts and header lists)
+_QUOTED = re.compile(
+    r"""(?P<q>\\?["'])(?P<name>[A-Za-z0-9_.\-]{1,80})(?P=q)\s*[:,]\s*b?(?P<q2>\\?["'])(?P<val>.*?)(?<!\\)(?P=q2)"""
 )
+_HEADER = re.compile(
+    r"(?im)\b(?P<name>x-api-key|authorization|proxy-authorization|x-oauth-token|x-cookie-header|cookie|set-cookie)"
+    r"(?P<sep>\s*:\s*)(?P<val>[^\r\n'\"]+)"
+)
+_CREDENTIAL = re.compile(r"(?i)\b(?P<scheme>bearer|basic)(?P<sep>\s+)(?P<val>[A-Za-z0-9._~+/=\-]{4,})")
+
+_REQUEST_SECRETS: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("ttsign_secrets", default=None)
 
 
-def scrub(text: str) -> str:
-    """Mask secret-looking `name=value` pairs inside a free-form string (URLs, cookie headers)."""
-    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", text)
+def is_secret_name(name: str) -> bool:
+    """Does a key / parameter / cookie / header of this name hold a secret?"""
+    return bool(_SECRET_NAME.fullmatch(name.strip()))
+
+
+def _scrub_pairs(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _NAME_SEP.finditer(text):
+        if m.start() < pos:
+            continue
+        name = m["name"]
+        if m.start() > 0 and text[m.start() - 1] == "%":  # "%3FmsToken%3D...": the name follows an escape
+            name = _HEX_PREFIX.sub("", name)
+        if not is_secret_name(name):
+            continue
+        end = _VALUE_END.search(text, m.end())
+        stop = end.start() if end else len(text)
+        if stop > m.end():
+            out += (text[pos : m.end()], MASK)
+            pos = stop
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _mask_quoted(m: re.Match[str]) -> str:
+    if not is_secret_name(m["name"]) or not m["val"]:
+        return m.group(0)
+    return m.group(0)[: m.start("val") - m.start()] + MASK + m.group(0)[m.end("val") - m.start() :]
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """Mask secrets inside a free-form string (URLs, cookie headers, reprs of exceptions and dicts)."""
+    for value in sorted(secrets, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, MASK)
+        encoded = quote(value, safe="")
+        if encoded != value and encoded in text:
+            text = text.replace(encoded, MASK)
+    if "=" in text or "%" in text:
+        text = _scrub_pairs(text)
+    if "'" in text or '"' in text:
+        text = _QUOTED.sub(_mask_quoted, text)
+    if ":" in text:
+        text = _HEADER.sub(lambda m: m["name"] + m["sep"] + MASK, text)
+    return _CREDENTIAL.sub(lambda m: m["scheme"] + m["sep"] + MASK, text)
+
+
+def _redact_value(key: str, value: Any, secrets: set[str], depth: int = 0) -> Any:
+    if key and key not in _NOT_SECRET_KEYS and is_secret_name(key) and value not in (None, "", b""):
+        return MASK
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if depth >= 8:
+        return "<nested too deep to log>"
+    if isinstance(value, dict):
+        return {k: _redact_value(str(k), v, secrets, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value("", v, secrets, depth + 1) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return scrub(bytes(value).decode("utf-8", "backslashreplace"), secrets)
+    return scrub(repr(value), secrets)
 
 
 def redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
-    for key in list(event):
-        if key.lower() in SENSITIVE_KEYS:
-            event[key] = "***"
-        elif isinstance(event[key], str):
-            event[key] = scrub(event[key])
-    return event
+    """The structlog processor: every value of the event, nested or not, goes through the rules above."""
+    secrets = _REQUEST_SECRETS.get() or set()
+    return {key: _redact_value(key, value, secrets) for key, value in event.items()}
+
+
+def begin_request(secrets: Iterable[str] = ()) -> contextvars.Token[set[str] | None]:
+    """Start a request's secret set (the middleware calls this; `end_request` with the token it returns)."""
+    return _REQUEST_SECRETS.set({s for s in secrets if len(s) >= MIN_SECRET_CHARS})
+
+
+def end_request(token: contextvars.Token[set[str] | None]) -> None:
+    _REQUEST_SECRETS.reset(token)
+
+
+def add_secrets(*values: str | None) -> None:
+    """Mask these exact values in every line logged for the current request (e.g. a JSON body's msToken)."""
+    current = _REQUEST_SECRETS.get()
+    if current is not None:
+        current.update(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_CHARS)
+
+
+class RedactFilter(logging.Filter):
+    """The same masking for stdlib records (uvicorn's error lines and tracebacks, libraries' warnings)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = _REQUEST_SECRETS.get() or set()
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: log what we have
+            message = str(record.msg)
+        record.msg, record.args = scrub(message, secrets), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text, secrets)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info, secrets)
+        return True
+
+
+_FILTER = RedactFilter()
+STDLIB_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+def install_stdlib_filter() -> None:
+    """Attach `RedactFilter` to the root and uvicorn loggers and their handlers (idempotent)."""
+    for name in STDLIB_LOGGERS:
+        logger = logging.getLogger(name)
+        for target in (logger, *logger.handlers):
+            if _FILTER not in target.filters:
+                target.addFilter(_FILTER)
 
 
 def configure(level: str = "info", json_output: bool | None = None) -> None:
@@ -58,12 +186,14 @@ def configure(level: str = "info", json_output: bool | None = None) -> None:
     if not isinstance(lvl, int):
         lvl = logging.INFO
     logging.basicConfig(level=lvl, format="%(message)s", stream=sys.stdout)
+    install_stdlib_filter()
     renderer: Any = structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
             redact,
             renderer,
         ],

@@ -17,11 +17,20 @@ from fastapi.responses import JSONResponse
 
 from ttsign.algorithms import signature, ttparams
 from ttsign.algorithms.navigator import navigator_dict
-from ttsign.server import metrics
+from ttsign.server import logs, metrics
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError
 from ttsign.server.openapi import json_body, text_body
-from ttsign.server.validation import check_url, check_user_agent, decode_text, field, parse_json_object
+from ttsign.server.validation import (
+    check_charset,
+    check_ms_token,
+    check_url,
+    check_user_agent,
+    decode_text,
+    field,
+    media_type,
+    parse_json_object,
+)
 from ttsign.signing.policy import ParsedURL
 
 router = APIRouter(tags=["origin"])
@@ -68,11 +77,13 @@ def origin_payload(
 
 @router.post("/signature", openapi_extra=_SIGNATURE_BODY, summary="Sign a URL sent as a text/plain body")
 async def post_signature(request: Request) -> JSONResponse:
-    ct = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    content_type = request.headers.get("content-type", "")
+    ct = media_type(content_type)
     raw = await request.body()
     if ct == "application/json":
-        url = field(parse_json_object(raw, ct), "url", required=True)
+        url = field(parse_json_object(raw, content_type), "url", required=True)
     elif ct in ("", "text/plain", "application/x-www-form-urlencoded"):
+        check_charset(content_type)
         url = decode_text(raw)
     else:
         raise ApiError(415, f"expected a text/plain body holding the URL, got Content-Type {ct}")
@@ -88,4 +99,6 @@ async def post_sign(request: Request) -> JSONResponse:
         raise ApiError(400, "missing field 'room_url' (or 'url') holding the TikTok URL")
     parsed = check_url(url, services(request).settings)
     ua = check_user_agent(field(data, "user_agent"))
-    return JSONResponse(origin_payload(request, url.strip(), parsed, ua, field(data, "ms_token")))
+    ms_token = check_ms_token(field(data, "ms_token"))
+    logs.add_secrets(ms_token, parsed.ms_token)
+    return JSONResponse(origin_payload(request, url.strip(), parsed, ua, ms_token))

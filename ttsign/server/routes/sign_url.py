@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from ttsign.server import logs
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError, long_enough
 from ttsign.server.openapi import json_body
@@ -52,7 +53,7 @@ async def _sign(request: Request, *, denial_in_body: bool) -> JSONResponse:
     data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
     url = field(data, "url", required=True)
     for name in ("sessionId", "ttTargetIdc", "type"):
-        field(data, name)  # type-checked, deliberately unused
+        logs.add_secrets(field(data, name))  # type-checked, deliberately unused, never logged
     try:
         parsed = check_url(url, svc.settings)
     except ApiError as err:
@@ -62,8 +63,9 @@ async def _sign(request: Request, *, denial_in_body: bool) -> JSONResponse:
             raise ApiError(403, err.message) from None
         raise
     method = check_method(field(data, "method"))
-    body = check_body(field(data, "payload"), svc.settings)
-    ua = check_user_agent(field(data, "userAgent"))
+    body = check_body(field(data, "payload"), svc.settings, "payload")
+    ua = check_user_agent(field(data, "userAgent"), "userAgent")
+    logs.add_secrets(parsed.ms_token)
     signed = timed_sign(svc, parsed, method, body, ua, None)
     nav = signed.navigator
     response: dict[str, Any] = {

@@ -7,12 +7,14 @@ from fastapi.responses import JSONResponse
 
 from ttsign.algorithms.decode import decode_token
 from ttsign.algorithms.errors import TokenError
+from ttsign.server import logs
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError
 from ttsign.server.openapi import json_body
 from ttsign.server.validation import (
     check_body,
     check_method,
+    check_ms_token,
     check_url,
     check_user_agent,
     field,
@@ -42,7 +44,9 @@ async def v1_sign(request: Request) -> JSONResponse:
     method = check_method(field(data, "method"))
     body = check_body(field(data, "body"), svc.settings)
     ua = check_user_agent(field(data, "user_agent"))
-    signed = timed_sign(svc, parsed, method, body, ua, field(data, "ms_token"))
+    ms_token = check_ms_token(field(data, "ms_token"))
+    logs.add_secrets(ms_token, parsed.ms_token)
+    signed = timed_sign(svc, parsed, method, body, ua, ms_token)
     return JSONResponse({"code": 200, "data": signed.to_dict()})
 
 

@@ -1,0 +1,60 @@
+"""Throttling of failed API-key authentication, per client address.
+
+Each wrong key presented from an address takes one token from that address's bucket (a per-minute
+`RateLimiter` window over the same `RateStore` as the rate limits, so a shared store shares it too).
+While the bucket is empty, EVERY request from that address that needs a key is refused with 429 and
+`Retry-After`, even one that carries a right key: letting a right key through would let a guesser keep
+guessing at full speed and learn which guess was right from the status alone. The bucket refills at
+`per_minute` tokens a minute, so an address gets at most `per_minute` guesses a minute (a burst of that many,
+then one every 60/`per_minute` s). A missing key is a 401 but not a guess, so it is not counted. Public paths
+(`/health`, `/metrics`, the docs) are never throttled. `per_minute=0` turns throttling off.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from ttsign.server.errors import ApiError
+from ttsign.server.limits import RateLimiter
+from ttsign.store.base import RateStore
+
+LABEL = "auth_failures"
+
+
+class AuthThrottle:
+    def __init__(self, store: RateStore, per_minute: int, clock: Callable[[], float] = time.time) -> None:
+        self.per_minute = per_minute
+        self._limiter = RateLimiter(store, {"rate_limit_minute": per_minute}, clock)
+
+    @staticmethod
+    def _bucket(address: str) -> str:
+        return f"authfail:{address}"
+
+    def check(self, address: str) -> None:
+        """Raise the 429 when `address` has used up its failed attempts; otherwise nothing."""
+        if self.per_minute <= 0:
+            return
+        for status in self._limiter.status(self._bucket(address)):
+            if not status.state.allowed:
+                wait = max(1, math.ceil(status.state.retry_after_s))
+                reset = int(self._limiter.clock()) + wait
+                raise ApiError(
+                    429,
+                    f"Too many failed API-key attempts from this address (limit {self.per_minute} a minute); "
+                    f"retry in {wait} s",
+                    headers={
+                        "Retry-After": str(wait),
+                        "RateLimit-Remaining": str(wait),
+                        "RateLimit-Reset": str(reset),
+                        "X-RateLimit-Reset": str(reset),
+                        "RateLimit-Limit": str(self.per_minute),
+                    },
+                    extra={"limit_label": LABEL},
+                )
+
+    def failed(self, address: str) -> None:
+        """Count one wrong key presented from `address`."""
+        if self.per_minute > 0:
+            self._limiter.hit(self._bucket(address))
