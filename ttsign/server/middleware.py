@@ -137,9 +137,8 @@ class RequestGuard:
                 out.error_body = bytes(message.get("body", b""))[:4096]
             try:
                 await send(message)
-            except OSError:  # the socket is gone (uvicorn's ClientDisconnected is an OSError)
-                out.disconnected = out.disconnected or not out.started
-                out.kind = out.kind or "client_disconnected"
+            except OSError:  # the socket is gone (uvicorn's ClientDisconnected is an OSError): no answer arrived
+                out.disconnected, out.kind = True, "client_disconnected"
                 raise
 
         path: str = scope["path"]
@@ -154,12 +153,9 @@ class RequestGuard:
                 label = str(err.extra.get("limit_label", ""))
                 metrics.RATE_LIMITED.labels(self._template(scope), label).inc()
         except ClientDisconnect:
-            out.disconnected = out.disconnected or not out.started
-            out.kind = "client_disconnected"
+            out.disconnected, out.kind = True, "client_disconnected"
         except Exception as exc:  # last line of defence: log it (redacted), answer JSON 500
-            if out.kind == "client_disconnected" or out.disconnected:
-                out.disconnected = out.disconnected or not out.started
-            else:
+            if not out.disconnected:
                 self.log.error(
                     "unhandled_error",
                     request_id=rid,
