@@ -1,8 +1,24 @@
-"""OpenAPI request-body snippets for routes that parse their own bodies (to give precise 4xx errors)."""
+"""What `/openapi.json` says about each route: request bodies and query parameters the routes parse
+themselves, every status and content type a route can answer, the error body, and the API-key schemes.
+
+Routes read their own bodies and queries (to give precise 4xx errors), so FastAPI cannot infer any of
+this: each decorator passes `responses=responses(...)` and, where it parses input itself,
+`openapi_extra=`. The schema is checked against the running app by `tests/api/test_schemathesis.py`
+(status, content type, headers and body of every answer).
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from fastapi import Security
+from fastapi.security import APIKeyHeader, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, ConfigDict, Field
+
+from ttsign.server.errors import MIN_MESSAGE
+
+# ---- request bodies and parameters ------------------------------------------------------------------
 
 
 def json_body(properties: dict[str, dict[str, Any]], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -21,3 +37,288 @@ def text_body(example: str) -> dict[str, Any]:
             "content": {"text/plain": {"schema": {"type": "string", "example": example}}},
         }
     }
+
+
+def _query(name: str, schema: dict[str, Any], description: str, *, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+def connect_query(room_id_pattern: str | None = None) -> dict[str, Any]:
+    """`openapi_extra` for the connect routes' query (live-connect.md §1.1a, §1.2a).
+
+    With `room_id_pattern`, `room_id` is a required query parameter (`/webcast/fetch`); the connector's
+    route has it in the path instead.
+    """
+    params = [
+        _query("client", {"type": "string"}, "the calling library (ttlive-python, ttlive-node); informational"),
+        _query("user_agent", {"type": "string", "maxLength": 1024}, "the client's User-Agent for the socket"),
+        _query("client_enter", {"type": "string"}, "sent as `true` by both clients; ignored"),
+        _query("platform", {"type": "string", "enum": ["web"]}, "`web` (the default); `mobile` is refused"),
+        _query("cursor", {"type": "string", "maxLength": 512}, "a reconnect cursor; empty on a first connect"),
+        _query("tt_target_idc", {"type": "string"}, "accepted, never used or logged"),
+        _query("session_id", {"type": "string"}, "accepted, never used or logged"),
+        _query("country", {"type": "string"}, "accepted; ignored"),
+    ]
+    if room_id_pattern is not None:
+        room = {"type": "string", "pattern": room_id_pattern}
+        params.insert(1, _query("room_id", room, "the numeric id of the LIVE room", required=True))
+    return {"parameters": params}
+
+
+# ---- API keys ---------------------------------------------------------------------------------------
+
+# Declared for the docs ("Authorize" in /docs) and for schema-driven clients. They never refuse a
+# request themselves (auto_error=False): `RequestGuard` checks keys before any route runs.
+API_KEY = APIKeyHeader(
+    name="X-Api-Key", scheme_name="ApiKey", auto_error=False, description="an API key (what both clients send)"
+)
+BEARER = HTTPBearer(scheme_name="Bearer", auto_error=False, description="an API key as `Authorization: Bearer KEY`")
+SECURED: list[Any] = [Security(API_KEY), Security(BEARER)]
+"""`dependencies=` for a router or route that needs an API key when keys are configured."""
+
+# ---- response bodies ----------------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Every error answer. `code` is the HTTP status, `message` says what to fix (never shorter than
+    19 characters: tiktok-live-connector's banner crashes on shorter ones). Some routes add fields
+    (`reason`, `limit_label`, `ok`, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+    code: int
+    message: str = Field(min_length=MIN_MESSAGE)
+
+
+class Navigator(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    deviceScaleFactor: int | float  # wire names (camelCase) throughout
+    user_agent: str
+    browser_language: str
+    browser_platform: str
+    browser_name: str
+    browser_version: str
+
+
+class OriginTokens(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    signature: str = Field(description="the legacy `_signature` (TikTok no longer checks it)")
+    signed_url: str
+    x_bogus: str = Field(alias="X-Bogus")
+    x_gnarly: str = Field(alias="X-Gnarly", description="empty where the route must not carry it")
+    x_dynosaur: str = Field(alias="X-Dynosaur", description="empty where the route must not carry it")
+    ms_token: str = Field(alias="msToken")
+    x_tt_params: str = Field(alias="x-tt-params")
+    navigator: Navigator
+
+
+class OriginSigned(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: str = Field(description="`ok`")
+    data: OriginTokens
+    response_time_ms: float
+
+
+class SignUrlResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    signedUrl: str
+    userAgent: str
+    browserName: str
+    browserVersion: str
+    tokens: dict[str, str] = Field(min_length=1, description="at least msToken")
+    requestHeaders: dict[str, str]
+    cookies: list[Any]
+
+
+class SignUrlSigned(BaseModel):
+    """`code` 200 with `response`; on `/webcast/sign_url` a host ttsign does not sign is `code` 403
+    with a `message` and no `response` (TikTokLive raises it as PremiumEndpointError)."""
+
+    model_config = ConfigDict(extra="allow")
+    code: int
+    message: str = Field(min_length=MIN_MESSAGE)
+    response: SignUrlResult | None = None
+
+
+class NativeSigned(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    signed_url: str
+    method: str
+    product: str
+    tokens: dict[str, str]
+    headers: dict[str, str]
+    user_agent: str
+    navigator: Navigator
+    signed_query: str
+    timestamp: int | float
+    warnings: list[str]
+
+
+class NativeSignOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: int
+    data: NativeSigned
+
+
+class Decoded(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="x-bogus, x-gnarly, x-dynosaur, x-tt-params, _signature, frontiersign-stub")
+    fields: dict[str, Any]
+
+
+class DecodeOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: int
+    data: Decoded
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: str
+    timestamp: int
+    version: str
+    components: dict[str, Any]
+
+
+class LimitRow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    label: str
+    limit: int
+    window_seconds: int
+    remaining: int
+    used: int
+    reset_at: int
+
+
+class RateLimitsOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: int
+    message: str
+    caller: str
+    limits: list[LimitRow]
+
+
+class AnchorRoom(BaseModel):
+    """The connector's room-id fallback (live-connect.md §1.2c). Errors have the same shape with
+    `ok: false` and the HTTP status in `code`."""
+
+    model_config = ConfigDict(extra="allow")
+    code: int
+    ok: bool
+    room_id: str | None
+    is_live: bool
+    message: str | None = None
+
+
+class RoomSummary(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    unique_id: str
+    room_id: str | None
+    is_live: bool
+    source: str | None = None
+    nickname: str | None = None
+
+
+class RoomOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: int
+    data: RoomSummary
+
+
+# ---- responses -----------------------------------------------------------------------------------
+
+_INT = {"type": "integer", "minimum": 0}
+
+
+def _header(description: str, *, required: bool = False, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": schema or {"type": "string"}}
+
+
+_RETRY_AFTER = _header("seconds to wait before retrying", required=True, schema=_INT)
+ERROR_RESPONSES: dict[int, dict[str, Any]] = {
+    400: {"description": "Bad input: a malformed body, URL, id or header (the message names it)"},
+    401: {
+        "description": "Missing or wrong API key (when the server has keys)",
+        "headers": {"WWW-Authenticate": _header("the schemes to authenticate with", required=True)},
+    },
+    403: {"description": "A URL on a host ttsign does not sign"},
+    404: {"description": "No such TikTok user or room, or an id that matches no route"},
+    408: {
+        "description": "The request head or body did not arrive in time (TTSIGN_HEADER_TIMEOUT, TTSIGN_BODY_TIMEOUT)"
+    },
+    413: {"description": "The request, its body, URL or token is larger than the server accepts"},
+    414: {"description": "A request target (path and query) longer than the server accepts"},
+    415: {"description": "A Content-Type or charset the route does not read"},
+    422: {"description": "A field of the body has the wrong type"},
+    429: {
+        "description": "Rate limit used up for this caller, or too many failed API keys from this address",
+        "headers": {
+            "Retry-After": _RETRY_AFTER,
+            "RateLimit-Remaining": _header("the seconds to wait (what TikTokLive reads)", required=True, schema=_INT),
+            "RateLimit-Reset": _header("unix seconds when the limit resets", required=True, schema=_INT),
+            "X-RateLimit-Reset": _header("unix seconds when the limit resets", required=True, schema=_INT),
+            "RateLimit-Limit": _header("the limit that is used up", required=True, schema=_INT),
+        },
+    },
+    431: {"description": "Request headers larger than the server accepts (TTSIGN_MAX_HEADER_BYTES)"},
+    451: {"description": "TikTok refuses this room in the server's region"},
+    500: {"description": "An internal error (logged with the request id)"},
+    502: {"description": "TikTok failed or answered something unusable"},
+    503: {
+        "description": "No TikTok identity available yet, TikTok rate limiting this server, live connect not "
+        "configured, or the server at its connection cap or shutting down",
+        "headers": {"Retry-After": _header("seconds to wait, when known", schema=_INT)},
+    },
+    504: {"description": "TikTok did not answer within TTSIGN_UPSTREAM_TIMEOUT"},
+}
+"""Every error status ttsign sends, each with a JSON `ErrorBody`. 499 is only a log label (the
+client went away), never sent."""
+
+ANY = (400, 408, 413, 414, 431, 500, 503)
+"""What any route can answer: a malformed, slow or oversize request (refused by the transport or before
+routing), the connection cap or a shutdown (503), or a bug (500)."""
+KEYED = (401, 429)
+"""Routes behind the API key: a missing/wrong key, a used-up rate limit."""
+BODY = (415, 422)
+"""Routes that read a body."""
+UPSTREAM = (502, 503, 504)
+"""Routes that call TikTok."""
+PATH_ID = (404, 422)
+"""Routes with an id in the path: an id holding `/` matches no route (404); 422 replaces FastAPI's own
+`HTTPValidationError` entry, which ttsign never sends (its validation errors are `ErrorBody` too)."""
+
+
+def _error(status: int) -> dict[str, Any]:
+    return {"model": ErrorBody, **ERROR_RESPONSES[status]}
+
+
+def responses(ok: type[BaseModel] | dict[str, Any], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: its 200 (a JSON model, or a full response object such as
+    `binary_ok(...)`) and these error statuses (see `ERROR_RESPONSES`), each with a JSON `ErrorBody`."""
+    out: dict[int | str, dict[str, Any]] = {200: ok if isinstance(ok, dict) else {"model": ok}}
+    for status in sorted(set(statuses)):
+        out[status] = _error(status)
+    return out
+
+
+def binary_ok(media_type: str, description: str, headers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A 200 that is not JSON (use with `response_class=Response` so no JSON 200 is listed)."""
+    return {
+        "description": description,
+        "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+        "headers": headers,
+    }
+
+
+PROTOBUF_OK = binary_ok(
+    "application/x-protobuf",
+    "Raw `ProtoMessageFetchResult` bytes (never empty)",
+    {
+        "X-Set-TT-Cookie": _header("the socket's cookies, ttwid first", required=True),
+        "X-Room-Id": _header("the room id the socket is for", required=True, schema={"type": "string"}),
+        "X-Connect-Strategy": _header("how the result was made: direct or relay"),
+    },
+)
+METRICS_OK = {
+    "description": "Prometheus text exposition",
+    "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+}

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import gzip
 import time
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -109,6 +110,10 @@ PACKAGE = "ttsign.webcast"
 GZIP_MAGIC = b"\x1f\x8b\x08"
 """The first three bytes of a gzip stream (deflate method): what tiktok-live-connector sniffs."""
 
+MAX_INFLATED_BYTES = 8 * 1024 * 1024
+"""The most a gzip payload may inflate to (a fetch result or frame is a few KiB): a gzip bomb from a
+hostile upstream stops here, with a ``ProtoDecodeError``, instead of filling memory."""
+
 METHOD_CHAT = "WebcastChatMessage"
 METHOD_GIFT = "WebcastGiftMessage"
 METHOD_LIKE = "WebcastLikeMessage"
@@ -116,7 +121,8 @@ METHOD_MEMBER = "WebcastMemberMessage"
 
 
 class ProtoDecodeError(ValueError):
-    """Bytes that are not a valid encoding of the expected message (or a broken gzip stream)."""
+    """Bytes that are not a valid encoding of the expected message (or a broken gzip stream, or one
+    that inflates past ``MAX_INFLATED_BYTES``)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -355,14 +361,28 @@ def gzip_bytes(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
 
-def maybe_gunzip(data: bytes) -> bytes:
-    """Decompress ``data`` when it is a gzip stream, else return it unchanged."""
+def maybe_gunzip(data: bytes, limit: int = MAX_INFLATED_BYTES) -> bytes:
+    """Decompress ``data`` when it is a gzip stream (one member or several), else return it unchanged.
+
+    Never inflates more than ``limit`` + 1 bytes; past ``limit``, or on a corrupt or truncated stream,
+    raises :class:`ProtoDecodeError`.
+    """
     if not is_gzip(data):
         return bytes(data)
+    out = bytearray()
+    rest = bytes(data)
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError) as exc:
+        while rest:
+            member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing: header, CRC, size
+            out += member.decompress(rest, limit + 1 - len(out))
+            if len(out) > limit:
+                raise ProtoDecodeError(f"gzip stream inflates to larger than {limit} bytes")
+            if not member.eof:
+                raise ProtoDecodeError("broken gzip stream: it ends before its end-of-stream marker")
+            rest = member.unused_data
+    except zlib.error as exc:
         raise ProtoDecodeError(f"broken gzip stream: {exc}") from exc
+    return bytes(out)
 
 
 # --------------------------------------------------------------------------------------------------

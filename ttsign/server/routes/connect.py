@@ -21,11 +21,23 @@ from fastapi.responses import JSONResponse, Response
 
 from ttsign.server.deps import services
 from ttsign.server.errors import ApiError
+from ttsign.server.openapi import (
+    ANY,
+    KEYED,
+    PATH_ID,
+    PROTOBUF_OK,
+    SECURED,
+    UPSTREAM,
+    AnchorRoom,
+    RoomOut,
+    connect_query,
+    responses,
+)
 from ttsign.server.validation import check_user_agent
 from ttsign.tiktok.rooms import RoomError
 from ttsign.tiktok.webcast import ConnectError, ConnectRequest
 
-router = APIRouter(tags=["client-compatible"])
+router = APIRouter(tags=["client-compatible"], dependencies=SECURED)
 ROOM_ID = re.compile(r"^[0-9]{1,25}$")
 ROOM_ERRORS = {"not_found": 404, "bad_input": 400, "region_blocked": 451, "bot_walled": 502, "upstream": 502}
 
@@ -66,12 +78,24 @@ async def _connect(request: Request, room_id: str) -> Response:
     )
 
 
-@router.get("/webcast/fetch", summary="Connect bootstrap for TikTokLive (protobuf fetch result)")
+@router.get(
+    "/webcast/fetch",
+    summary="Connect bootstrap for TikTokLive (protobuf fetch result)",
+    openapi_extra=connect_query(ROOM_ID.pattern),
+    response_class=Response,
+    responses=responses(PROTOBUF_OK, *ANY, *KEYED, *UPSTREAM),
+)
 async def webcast_fetch(request: Request) -> Response:
     return await _connect(request, request.query_params.get("room_id", ""))
 
 
-@router.get("/webcast/rooms/{room_id}/connect", summary="Connect bootstrap for tiktok-live-connector")
+@router.get(
+    "/webcast/rooms/{room_id}/connect",
+    summary="Connect bootstrap for tiktok-live-connector",
+    openapi_extra=connect_query(),
+    response_class=Response,
+    responses=responses(PROTOBUF_OK, *ANY, *KEYED, *UPSTREAM, *PATH_ID),
+)
 async def room_connect(request: Request, room_id: str) -> Response:
     return await _connect(request, room_id)
 
@@ -80,7 +104,11 @@ def _room_error(exc: RoomError) -> ApiError:
     return ApiError(ROOM_ERRORS.get(exc.kind, 502), str(exc), extra={"reason": exc.kind})
 
 
-@router.get("/webcast/anchors/{unique_id}/room_id", summary="Room id and live status (connector fallback)")
+@router.get(
+    "/webcast/anchors/{unique_id}/room_id",
+    summary="Room id and live status (connector fallback)",
+    responses=responses(AnchorRoom, *ANY, *KEYED, *UPSTREAM, *PATH_ID, 451),
+)
 async def anchor_room_id(request: Request, unique_id: str) -> JSONResponse:
     try:
         found = await _client(request).rooms.lookup(unique_id)
@@ -103,7 +131,11 @@ async def anchor_room_id(request: Request, unique_id: str) -> JSONResponse:
     )
 
 
-@router.get("/v1/rooms/{unique_id}", summary="Room id, live status and room info for a username")
+@router.get(
+    "/v1/rooms/{unique_id}",
+    summary="Room id, live status and room info for a username",
+    responses=responses(RoomOut, *ANY, *KEYED, *UPSTREAM, *PATH_ID, 451),
+)
 async def v1_room(request: Request, unique_id: str) -> JSONResponse:
     client = _client(request)
     try:

@@ -11,11 +11,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ttsign import __version__
 from ttsign.server import metrics
 from ttsign.server.deps import services
+from ttsign.server.openapi import ANY, KEYED, METRICS_OK, SECURED, Health, RateLimitsOut, responses
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/health", summary="Liveness and component status")
+@router.get("/health", summary="Liveness and component status", responses=responses(Health, *ANY))
 async def health(request: Request) -> JSONResponse:
     svc = services(request)
     return JSONResponse(
@@ -36,12 +37,17 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses=responses(METRICS_OK, *ANY))
 async def prometheus_metrics() -> Response:
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/webcast/rate_limits", summary="The caller's rate limits and current usage")
+@router.get(
+    "/webcast/rate_limits",
+    summary="The caller's rate limits and current usage",
+    dependencies=SECURED,
+    responses=responses(RateLimitsOut, *ANY, *KEYED),
+)
 async def rate_limits(request: Request) -> JSONResponse:
     svc = services(request)
     caller = str(request.scope.get("state", {}).get("caller", "anonymous"))

@@ -20,7 +20,7 @@ from ttsign.algorithms.navigator import navigator_dict
 from ttsign.server import logs, metrics
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError
-from ttsign.server.openapi import json_body, text_body
+from ttsign.server.openapi import ANY, BODY, KEYED, SECURED, OriginSigned, json_body, responses, text_body
 from ttsign.server.validation import (
     check_charset,
     check_ms_token,
@@ -33,7 +33,7 @@ from ttsign.server.validation import (
 )
 from ttsign.signing.policy import ParsedURL
 
-router = APIRouter(tags=["origin"])
+router = APIRouter(tags=["origin"], dependencies=SECURED)
 
 _SIGN_BODY = json_body(
     {
@@ -75,7 +75,12 @@ def origin_payload(
     }
 
 
-@router.post("/signature", openapi_extra=_SIGNATURE_BODY, summary="Sign a URL sent as a text/plain body")
+@router.post(
+    "/signature",
+    openapi_extra=_SIGNATURE_BODY,
+    summary="Sign a URL sent as a text/plain body",
+    responses=responses(OriginSigned, *ANY, *KEYED, *BODY),
+)
 async def post_signature(request: Request) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
     ct = media_type(content_type)
@@ -91,7 +96,12 @@ async def post_signature(request: Request) -> JSONResponse:
     return JSONResponse(origin_payload(request, url.strip(), parsed, None, None))
 
 
-@router.post("/sign", openapi_extra=_SIGN_BODY, summary="Sign a URL sent as JSON {room_url} or {url}")
+@router.post(
+    "/sign",
+    openapi_extra=_SIGN_BODY,
+    summary="Sign a URL sent as JSON {room_url} or {url}",
+    responses=responses(OriginSigned, *ANY, *KEYED, *BODY),
+)
 async def post_sign(request: Request) -> JSONResponse:
     data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
     url = field(data, "room_url") or field(data, "url")

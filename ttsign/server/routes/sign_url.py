@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from ttsign.server import logs
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError, long_enough
-from ttsign.server.openapi import json_body
+from ttsign.server.openapi import ANY, BODY, KEYED, SECURED, SignUrlSigned, json_body, responses
 from ttsign.server.validation import (
     check_body,
     check_method,
@@ -32,7 +32,7 @@ from ttsign.server.validation import (
     parse_json_object,
 )
 
-router = APIRouter(tags=["client-compatible"])
+router = APIRouter(tags=["client-compatible"], dependencies=SECURED)
 
 _BODY = json_body(
     {
@@ -80,11 +80,21 @@ async def _sign(request: Request, *, denial_in_body: bool) -> JSONResponse:
     return JSONResponse({"code": 200, "message": "URL signed by ttsign", "response": response})
 
 
-@router.post("/webcast/sign_url", openapi_extra=_BODY, summary="Sign a URL (TikTokLive 7.x)")
+@router.post(
+    "/webcast/sign_url",
+    openapi_extra=_BODY,
+    summary="Sign a URL (TikTokLive 7.x)",
+    responses=responses(SignUrlSigned, *ANY, *KEYED, *BODY),
+)
 async def webcast_sign_url(request: Request) -> JSONResponse:
     return await _sign(request, denial_in_body=True)
 
 
-@router.post("/tiktok/sign_url", openapi_extra=_BODY, summary="Sign a URL (tiktok-live-connector 2.x)")
+@router.post(
+    "/tiktok/sign_url",
+    openapi_extra=_BODY,
+    summary="Sign a URL (tiktok-live-connector 2.x)",
+    responses=responses(SignUrlSigned, *ANY, *KEYED, *BODY, 403),
+)
 async def tiktok_sign_url(request: Request) -> JSONResponse:
     return await _sign(request, denial_in_body=False)

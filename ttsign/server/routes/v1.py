@@ -10,7 +10,7 @@ from ttsign.algorithms.errors import TokenError
 from ttsign.server import logs
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError
-from ttsign.server.openapi import json_body
+from ttsign.server.openapi import ANY, BODY, KEYED, SECURED, DecodeOut, NativeSignOut, json_body, responses
 from ttsign.server.validation import (
     check_body,
     check_method,
@@ -21,7 +21,7 @@ from ttsign.server.validation import (
     parse_json_object,
 )
 
-router = APIRouter(prefix="/v1", tags=["native"])
+router = APIRouter(prefix="/v1", tags=["native"], dependencies=SECURED)
 
 _SIGN = json_body(
     {
@@ -36,7 +36,12 @@ _SIGN = json_body(
 _DECODE = json_body({"token": {"type": "string"}}, required=("token",))
 
 
-@router.post("/sign", openapi_extra=_SIGN, summary="Sign any TikTok URL: signed URL, tokens, headers, navigator")
+@router.post(
+    "/sign",
+    openapi_extra=_SIGN,
+    summary="Sign any TikTok URL: signed URL, tokens, headers, navigator",
+    responses=responses(NativeSignOut, *ANY, *KEYED, *BODY),
+)
 async def v1_sign(request: Request) -> JSONResponse:
     svc = services(request)
     data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
@@ -50,7 +55,12 @@ async def v1_sign(request: Request) -> JSONResponse:
     return JSONResponse({"code": 200, "data": signed.to_dict()})
 
 
-@router.post("/decode", openapi_extra=_DECODE, summary="Decode an X-Bogus, X-Gnarly, X-Dynosaur or x-tt-params")
+@router.post(
+    "/decode",
+    openapi_extra=_DECODE,
+    summary="Decode an X-Bogus, X-Gnarly, X-Dynosaur or x-tt-params",
+    responses=responses(DecodeOut, *ANY, *KEYED, *BODY),
+)
 async def v1_decode(request: Request) -> JSONResponse:
     data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
     token = field(data, "token", required=True)
