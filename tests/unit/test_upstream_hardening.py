@@ -114,7 +114,7 @@ async def test_redirect_outside_the_configured_hosts_is_refused(
 ) -> None:
     proxy.add("*", "redirect", location=location.replace("{port}", str(proxy.port)))
     exc = await fails(up.get(proxy.base_url + "/live"))
-    assert exc.kind == "redirect" and exc.status == 502
+    assert exc.kind == "redirect" and exc.status == 0
     assert_clean(exc, proxy)
     assert proxy.decoy_hits == [] and fake_paths(fake) == []
     assert len(proxy.hits) == 1  # nothing was fetched after the refused hop
@@ -303,7 +303,6 @@ async def test_gzip_bomb_is_aborted_with_little_memory(up: Upstream, proxy: Host
     results = await asyncio.gather(*(up.get(proxy.base_url + "/live") for _ in range(4)), return_exceptions=True)
     grown = (rss() - before) / MiB
     assert all(isinstance(e, UpstreamError) and e.kind == "too_large" for e in results), results
-    print(f"RSS +{grown:.1f} MiB")
     assert grown < 40, f"RSS grew {grown:.0f} MiB for 4 gzip bombs at once"
     assert time.monotonic() - t0 < TIMEOUT
     assert_clean(results[0], proxy)  # type: ignore[arg-type]
@@ -313,7 +312,7 @@ async def test_gzip_bomb_is_aborted_with_little_memory(up: Upstream, proxy: Host
 async def test_huge_body_is_aborted(up: Upstream, proxy: HostileProxy, size: int) -> None:
     proxy.add("*", "huge", size=size)
     exc = await fails(up.get(proxy.base_url + "/live"))
-    assert exc.kind == "too_large" and exc.status == 502
+    assert exc.kind == "too_large" and exc.status == 0
     assert_clean(exc, proxy)
 
 

@@ -312,12 +312,13 @@ class Upstream:
         hdrs = dict(headers or {})
         if cookies:
             hdrs["Cookie"] = cookie_header(cookies)
-        deadline = time.monotonic() + (self._timeout if timeout_s is None else timeout_s)
+        total = self._timeout if timeout_s is None else timeout_s
+        deadline = time.monotonic() + total
         set_cookies: dict[str, str] = {}
         seen: set[tuple[str, str]] = set()
         hops = 0
         while True:
-            r, body = await self._hop(name, method, url, deadline, params, hdrs, data, json_body)
+            r, body = await self._hop(name, method, url, (deadline, total), params, hdrs, data, json_body)
             origin = r.url or url
             seen.add((method, _href(origin)))
             raw_cookies = r.headers.get_list("set-cookie") if hasattr(r.headers, "get_list") else []
@@ -328,10 +329,10 @@ class Upstream:
                 return UpstreamResponse(r.status_code, headers_out, set_cookies, body)
             hops += 1
             if hops > self.max_redirects:
-                raise UpstreamError("redirect", f"{name} redirected more than {self.max_redirects} times", 502)
+                raise UpstreamError("redirect", f"{name} redirected more than {self.max_redirects} times")
             target = redirect_target(location, origin, self.redirect_hosts)
             if target is None:
-                raise UpstreamError("redirect", f"{name} redirected outside TikTok's hosts (refused)", 502)
+                raise UpstreamError("redirect", f"{name} redirected outside TikTok's hosts (refused)")
             if r.status_code in (301, 302, 303) and method != "HEAD":
                 if method != "GET":
                     hdrs = {k: v for k, v in hdrs.items() if k.lower() != "content-type"}
@@ -339,7 +340,7 @@ class Upstream:
             if _host(target) != _host(origin):
                 hdrs = {k: v for k, v in hdrs.items() if k.lower() != "cookie"}  # as curl and browsers do
             if (method, target) in seen:
-                raise UpstreamError("redirect", f"{name} answered a redirect loop", 502)
+                raise UpstreamError("redirect", f"{name} answered a redirect loop")
             seen.add((method, target))
             url, params = target, None
 
@@ -348,16 +349,17 @@ class Upstream:
         name: str,
         method: str,
         url: str,
-        deadline: float,
+        limit: tuple[float, float],
         params: Mapping[str, str] | None,
         headers: dict[str, str],
         data: bytes | str | None,
         json_body: Any,
     ) -> tuple[Any, bytes]:
         """One HTTP exchange, its decoded body collected up to `max_bytes` (aborted past it)."""
+        deadline, total = limit
         budget = deadline - time.monotonic()
         if budget < 0.001:
-            raise UpstreamError("timeout", f"{name} timed out after {self._timeout:g} s")
+            raise UpstreamError("timeout", f"{name} timed out after {total:g} s")
         body = bytearray()
         over = False
 
@@ -382,9 +384,9 @@ class Upstream:
             )
         except CurlError as exc:
             if over:
-                raise UpstreamError("too_large", f"{name} answered more than {self.max_bytes} bytes", 502) from None
+                raise UpstreamError("too_large", f"{name} answered more than {self.max_bytes} bytes") from None
             if isinstance(exc, Timeout):
-                raise UpstreamError("timeout", f"{name} timed out after {self._timeout:g} s") from None
+                raise UpstreamError("timeout", f"{name} timed out after {total:g} s") from None
             raise UpstreamError("unreachable", f"{name} unreachable ({_reason(exc)})") from None
         return r, bytes(body)
 
