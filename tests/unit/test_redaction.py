@@ -254,3 +254,12 @@ def test_nested_values_and_exact_request_secrets_are_masked():
     assert "exact-secret-value" not in text and "t0ken1" not in text and "abcdef" not in text
     assert got["event"] == "x" and got["data"]["headers"]["Cookie"] == "***"
     assert logs.redact(None, "", {"event": "exact-secret-value"})["event"] == "exact-secret-value"  # request over
+
+
+def test_a_caller_cannot_blank_out_the_fields_that_identify_its_request():
+    token = logs.begin_request(["request", "/v1/sign", "abcdef0123"])
+    try:
+        got = logs.redact(None, "", {"event": "request", "route": "/v1/sign", "request_id": "abcdef0123", "error": "x"})
+    finally:
+        logs.end_request(token)
+    assert got == {"event": "request", "route": "/v1/sign", "request_id": "abcdef0123", "error": "x"}

@@ -32,6 +32,9 @@ import structlog
 MASK = "***"
 MIN_SECRET_CHARS = 6  # shorter values are masked by name only (masking "1988" everywhere would garble lines)
 _NOT_SECRET_KEYS = frozenset({"event", "level", "timestamp", "logger"})
+# The line's structure: never masked by the request's own values, so a caller cannot blank out the fields
+# that identify its request (a cookie `x=request` would otherwise turn the event into "***").
+_STRUCTURE_KEYS = _NOT_SECRET_KEYS | {"request_id", "method", "route", "status", "latency_ms", "caller", "error_kind"}
 
 _SECRET_NAME = re.compile(
     r"""(?ix)
@@ -127,7 +130,9 @@ def _redact_value(key: str, value: Any, secrets: set[str], depth: int = 0) -> An
 def redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
     """The structlog processor: every value of the event, nested or not, goes through the rules above."""
     secrets = _REQUEST_SECRETS.get() or set()
-    return {key: _redact_value(key, value, secrets) for key, value in event.items()}
+    return {
+        key: _redact_value(key, value, set() if key in _STRUCTURE_KEYS else secrets) for key, value in event.items()
+    }
 
 
 def begin_request(secrets: Iterable[str] = ()) -> contextvars.Token[set[str] | None]:
@@ -182,7 +187,7 @@ def configure(level: str = "info", json_output: bool | None = None) -> None:
     """Configure structlog + stdlib logging once per process."""
     if json_output is None:
         json_output = not sys.stdout.isatty()
-    lvl = logging.getLevelName(level.upper())
+    lvl = logging.getLevelName("DEBUG" if level.lower() == "trace" else level.upper())  # trace: uvicorn's
     if not isinstance(lvl, int):
         lvl = logging.INFO
     logging.basicConfig(level=lvl, format="%(message)s", stream=sys.stdout)
