@@ -31,6 +31,7 @@ from tests.fakes.hostile import HostileProxy
 from tests.fakes.tiktok import FAKE_ROOM_ID, FAKE_USER, OFFLINE_USER, FakeTikTok
 from ttsign.algorithms import ttparams, xbogus
 from ttsign.server.app import create_app, make_signer
+from ttsign.server.middleware import PUBLIC_PATHS
 
 MAX_EXAMPLES = 100
 KEY = "schemathesis-test-key-0123456789"
@@ -187,19 +188,10 @@ def send(
     return response
 
 
-KEYED = [
-    "GET /webcast/rate_limits",
-    "POST /signature",
-    "POST /sign",
-    "POST /webcast/sign_url",
-    "POST /tiktok/sign_url",
-    "POST /v1/sign",
-    "POST /v1/decode",
-    "GET /webcast/fetch",
-    "GET /webcast/rooms/{room_id}/connect",
-    "GET /webcast/anchors/{unique_id}/room_id",
-    "GET /v1/rooms/{unique_id}",
-]
+OPERATIONS = {f"{m.upper()} {p}": op for p, ops in schema.raw_schema["paths"].items() for m, op in ops.items()}
+KEYED = sorted(label for label, op in OPERATIONS.items() if op.get("security"))
+"""The operations the schema says take an API key; the tests below hold the server to it."""
+PUBLIC = sorted(set(OPERATIONS) - set(KEYED))
 PATH_PARAMS = {"room_id": FAKE_ROOM_ID, "unique_id": FAKE_USER}
 
 
@@ -236,7 +228,18 @@ def test_the_failed_key_throttle_429_is_documented(fake_tiktok: FakeTikTok) -> N
     assert statuses == [401, 401, 429]
 
 
-@pytest.mark.parametrize("label", ["GET /health", "GET /metrics", *KEYED])
+def test_the_schema_says_which_operations_take_a_key() -> None:
+    assert {"GET /health", "GET /metrics"} <= set(PUBLIC) <= {"GET /health", "HEAD /health", "GET /metrics"}
+    assert len(KEYED) == 11 and all(label.split(" ", 1)[1] not in PUBLIC_PATHS for label in KEYED)
+    assert set(schema.raw_schema["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
+
+
+@pytest.mark.parametrize("label", PUBLIC)
+def test_public_operations_take_no_key(live_app: Any, label: str) -> None:
+    assert send(live_app, label).status_code == 200
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
 def test_oversize_and_malformed_content_length_are_documented(live_app: Any, label: str) -> None:
     big = send(live_app, label, path_parameters=_params(label), headers={**AUTH, "Content-Length": "999999999"})
     assert big.status_code == 413

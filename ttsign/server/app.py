@@ -19,7 +19,7 @@ from starlette.responses import Response
 from ttsign import __version__
 from ttsign.algorithms.navigator import get_preset
 from ttsign.config import Settings, get_settings
-from ttsign.server import logs
+from ttsign.server import logs, openapi
 from ttsign.server.deps import Services, request_id
 from ttsign.server.errors import ApiError, error_response
 from ttsign.server.limits import RateLimiter
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
 
     for module in ROUTE_MODULES:
         app.include_router(module.router)
+    openapi.install(app)
     app.add_middleware(
         RequestGuard,
         api_keys=settings.api_key_set(),

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Security
-from fastapi.security import APIKeyHeader, HTTPBearer
+from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
 
 from ttsign.server.errors import MIN_MESSAGE
+from ttsign.server.middleware import PUBLIC_PATHS
 
 # ---- request bodies and parameters ------------------------------------------------------------------
 
@@ -67,14 +67,34 @@ def connect_query(room_id_pattern: str | None = None) -> dict[str, Any]:
 
 # ---- API keys ---------------------------------------------------------------------------------------
 
-# Declared for the docs ("Authorize" in /docs) and for schema-driven clients. They never refuse a
-# request themselves (auto_error=False): `RequestGuard` checks keys before any route runs.
-API_KEY = APIKeyHeader(
-    name="X-Api-Key", scheme_name="ApiKey", auto_error=False, description="an API key (what both clients send)"
-)
-BEARER = HTTPBearer(scheme_name="Bearer", auto_error=False, description="an API key as `Authorization: Bearer KEY`")
-SECURED: list[Any] = [Security(API_KEY), Security(BEARER)]
-"""`dependencies=` for a router or route that needs an API key when keys are configured."""
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key", "description": "what both clients send"},
+    "Bearer": {"type": "http", "scheme": "bearer", "description": "the same key as `Authorization: Bearer KEY`"},
+}
+KEY_REQUIRED: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
+"""Either scheme (when the server has keys; open mode on loopback takes none)."""
+
+
+def install(app: FastAPI) -> None:
+    """Add the API-key schemes to `app`'s schema: every operation outside `PUBLIC_PATHS` takes a key.
+
+    Schema only: `RequestGuard` checks keys before routing, so no per-request dependency is added (a
+    FastAPI security dependency would cost every request ~20 us just to document the header).
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            for path, operations in schema.get("paths", {}).items():
+                if path not in PUBLIC_PATHS:
+                    for operation in operations.values():
+                        operation["security"] = KEY_REQUIRED
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
 
 # ---- response bodies ----------------------------------------------------------------------------------
 
@@ -318,6 +338,7 @@ PROTOBUF_OK = binary_ok(
         "X-Connect-Strategy": _header("how the result was made: direct or relay"),
     },
 )
+HEAD_OK = {"description": "The server is up: the GET's status and headers, no body"}
 METRICS_OK = {
     "description": "Prometheus text exposition",
     "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},

@@ -26,7 +26,6 @@ from ttsign.server.openapi import (
     KEYED,
     PATH_ID,
     PROTOBUF_OK,
-    SECURED,
     UPSTREAM,
     AnchorRoom,
     RoomOut,
@@ -37,7 +36,7 @@ from ttsign.server.validation import check_user_agent
 from ttsign.tiktok.rooms import RoomError
 from ttsign.tiktok.webcast import ConnectError, ConnectRequest
 
-router = APIRouter(tags=["client-compatible"], dependencies=SECURED)
+router = APIRouter(tags=["client-compatible"])
 ROOM_ID = re.compile(r"^[0-9]{1,25}$")
 ROOM_ERRORS = {"not_found": 404, "bad_input": 400, "region_blocked": 451, "bot_walled": 502, "upstream": 502}
 

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ttsign import __version__
 from ttsign.server import metrics
 from ttsign.server.deps import services
-from ttsign.server.openapi import ANY, KEYED, METRICS_OK, SECURED, Health, RateLimitsOut, responses
+from ttsign.server.openapi import ANY, HEAD_OK, KEYED, METRICS_OK, Health, RateLimitsOut, responses
 
 router = APIRouter(tags=["ops"])
 
@@ -45,7 +45,6 @@ async def prometheus_metrics() -> Response:
 @router.get(
     "/webcast/rate_limits",
     summary="The caller's rate limits and current usage",
-    dependencies=SECURED,
     responses=responses(RateLimitsOut, *ANY, *KEYED),
 )
 async def rate_limits(request: Request) -> JSONResponse:

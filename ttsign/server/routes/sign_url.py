@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from ttsign.server import logs
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError, long_enough
-from ttsign.server.openapi import ANY, BODY, KEYED, SECURED, SignUrlSigned, json_body, responses
+from ttsign.server.openapi import ANY, BODY, KEYED, SignUrlSigned, json_body, responses
 from ttsign.server.validation import (
     check_body,
     check_method,
@@ -32,7 +32,7 @@ from ttsign.server.validation import (
     parse_json_object,
 )
 
-router = APIRouter(tags=["client-compatible"], dependencies=SECURED)
+router = APIRouter(tags=["client-compatible"])
 
 _BODY = json_body(
     {

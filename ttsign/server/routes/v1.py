@@ -10,7 +10,7 @@ from ttsign.algorithms.errors import TokenError
 from ttsign.server import logs
 from ttsign.server.deps import services, timed_sign
 from ttsign.server.errors import ApiError
-from ttsign.server.openapi import ANY, BODY, KEYED, SECURED, DecodeOut, NativeSignOut, json_body, responses
+from ttsign.server.openapi import ANY, BODY, KEYED, DecodeOut, NativeSignOut, json_body, responses
 from ttsign.server.validation import (
     check_body,
     check_method,
@@ -21,7 +21,7 @@ from ttsign.server.validation import (
     parse_json_object,
 )
 
-router = APIRouter(prefix="/v1", tags=["native"], dependencies=SECURED)
+router = APIRouter(prefix="/v1", tags=["native"])
 
 _SIGN = json_body(
     {
