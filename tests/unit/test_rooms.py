@@ -7,6 +7,7 @@ port (a real connection refusal); the SIGI_STATE page still comes from the fake.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -14,8 +15,8 @@ import pytest
 
 from tests.fakes.tiktok import FAKE_ROOM_ID, FAKE_USER, OFFLINE_ROOM_ID, OFFLINE_USER, FakeTikTok
 from tests.unit.conftest import closed_port_base
-from ttsign.tiktok.http import Upstream, UpstreamResponse
-from ttsign.tiktok.rooms import RoomError, Rooms, normalize_unique_id
+from ttsign.tiktok.http import Upstream, UpstreamError, UpstreamResponse
+from ttsign.tiktok.rooms import RoomError, Rooms, check_room_id, normalize_unique_id
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 API_LIVE = "/api-live/user/room/"
@@ -170,14 +171,14 @@ async def test_everything_unreachable_is_upstream(fake: FakeTikTok) -> None:
     [
         ("fakeuser", "fakeuser"),
         ("@fakeuser", "fakeuser"),
-        ("  @fakeuser \n", "fakeuser"),
         ("fake.user_01", "fake.user_01"),
         ("https://www.tiktok.com/@fakeuser/live", "fakeuser"),
         ("https://www.tiktok.com/@fakeuser", "fakeuser"),
         ("https://www.tiktok.com/@fakeuser/live?enter_from_merge=others_homepage&lang=en", "fakeuser"),
         ("www.tiktok.com/@fakeuser/live", "fakeuser"),
         ("https://m.tiktok.com/@fakeuser?is_from_webapp=1", "fakeuser"),
-        ("a" * 64, "a" * 64),
+        ("a" * 24, "a" * 24),  # TikTok's longest username
+        ("._fake.", "._fake."),
     ],
 )
 def test_normalize_unique_id(raw: str, expected: str) -> None:
@@ -192,7 +193,19 @@ BAD_NAMES = [
     "fake user",
     "fakeuser!",
     "fakeuser/live",
-    "a" * 65,
+    "a" * 25,
+    "..",
+    ".",
+    "  @fakeuser \n",  # no trimming: the whole value is the name (issue 7, defect 9)
+    "fakeuser\n",
+    "fakeuser\r\n",
+    "fake\x00user",
+    "fakeuser ",
+    "\tfakeuser",
+    "fake%2Fuser",
+    "..%2F..%2Fetc",
+    "ｆａｋｅ",  # fullwidth letters are not ASCII letters
+    "fake\u200buser",
     "../../etc/passwd",
     "<script>alert(1)</script>",
     "fakeuser%00",
@@ -257,3 +270,124 @@ async def test_lookups_are_cookie_free_on_a_shared_session(rooms: Rooms, upstrea
     later = [r for r in requests(fake) if r["path"] != "/live"]
     assert len(later) == 3
     assert [r["headers"].get("cookie") for r in later] == [None, None, None]
+
+
+# ---- ids: one strict rule (issue 7, defect 9) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", [FAKE_ROOM_ID, "1", "9" * 25])
+def test_check_room_id_accepts_digits(raw: str) -> None:
+    assert check_room_id(raw) == raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", f"{FAKE_ROOM_ID}\n", f"{FAKE_ROOM_ID}\r\n", f" {FAKE_ROOM_ID}", "+1", "-1", "1e9", "１２３", "٣", "9" * 26],
+    ids=repr,
+)
+def test_check_room_id_rejects_anything_else(raw: str) -> None:
+    with pytest.raises(RoomError) as exc:
+        check_room_id(raw)
+    assert exc.value.kind == "bad_input"
+
+
+@pytest.mark.parametrize("call", ["room_info", "check_alive"])
+async def test_room_endpoints_refuse_a_bad_room_id_before_calling_tiktok(
+    rooms: Rooms, fake: FakeTikTok, call: str
+) -> None:
+    with pytest.raises(RoomError) as exc:
+        await getattr(rooms, call)(f"{FAKE_ROOM_ID}\n")
+    assert exc.value.kind == "bad_input"
+    assert requests(fake) == []
+
+
+# ---- upstream failures: kinds, TikTok's wait, nothing of the upstream's text or address ------------
+
+
+class Canned(Upstream):
+    """Answers every request with one canned response (or raises one error)."""
+
+    def __init__(self, answer: UpstreamResponse | Exception) -> None:
+        super().__init__(timeout_s=1.0)
+        self.answer = answer
+
+    async def request(self, method: str, url: str, **kw: Any) -> UpstreamResponse:
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def canned_rooms(answer: UpstreamResponse | Exception) -> Rooms:
+    webcast = "https://webcast.tiktok.com/webcast"
+    return Rooms(Canned(answer), www="https://www.tiktok.com", webcast=webcast, user_agent=UA)
+
+
+def json_answer(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> UpstreamResponse:
+    body = json.dumps(data).encode()
+    return UpstreamResponse(status, {"content-type": "application/json", **(headers or {})}, {}, body)
+
+
+@pytest.mark.parametrize("call", ["room_info", "check_alive"])
+async def test_room_endpoints_unreachable_are_room_errors(call: str) -> None:
+    """Before: the UpstreamError escaped (a 500 on /v1/rooms when room/info failed)."""
+    dead = closed_port_base()
+    up = Upstream(timeout_s=5.0)
+    try:
+        with pytest.raises(RoomError) as exc:
+            await getattr(Rooms(up, www=dead, webcast=dead + "/webcast", user_agent=UA), call)(FAKE_ROOM_ID)
+    finally:
+        await up.close()
+    assert exc.value.kind == "upstream"
+    assert dead.rsplit(":", 1)[1] not in str(exc.value) and "127.0.0.1" not in str(exc.value)
+
+
+@pytest.mark.parametrize("call", ["lookup", "room_info", "check_alive"])
+async def test_tiktok_429_is_rate_limited_with_its_wait(call: str) -> None:
+    rooms = canned_rooms(json_answer({"status_code": 429}, 429, {"retry-after": "42"}))
+    arg = FAKE_USER if call == "lookup" else FAKE_ROOM_ID
+    with pytest.raises(RoomError) as exc:
+        await getattr(rooms, call)(arg)
+    assert exc.value.kind == "rate_limited" and exc.value.retry_after_s == 42.0
+
+
+async def test_timeouts_are_timeouts() -> None:
+    rooms = canned_rooms(UpstreamError("timeout", "TikTok timed out"))
+    with pytest.raises(RoomError) as exc:
+        await rooms.lookup(FAKE_USER)
+    assert exc.value.kind == "timeout"
+    with pytest.raises(RoomError) as exc:
+        await rooms.room_info(FAKE_ROOM_ID)
+    assert exc.value.kind == "timeout"
+
+
+MARKER = "UPSTREAM-TEXT-MARKER-<script>"
+
+
+async def test_api_live_status_message_is_not_echoed() -> None:
+    rooms = canned_rooms(json_answer({"statusCode": 10011, "message": MARKER}))
+    with pytest.raises(RoomError) as exc:
+        await rooms.lookup(FAKE_USER)
+    assert "10011" in str(exc.value) and MARKER not in str(exc.value)
+
+
+@pytest.mark.parametrize("room_id", [MARKER, "../../x", "123\n", 1.5])
+async def test_a_room_id_from_tiktok_that_is_not_numeric_is_a_bad_answer(room_id: Any) -> None:
+    rooms = canned_rooms(json_answer({"statusCode": 0, "data": {"user": {"roomId": room_id}, "liveRoom": {}}}))
+    with pytest.raises(RoomError) as exc:
+        await rooms.lookup(FAKE_USER)
+    assert exc.value.kind == "bot_walled" and MARKER not in str(exc.value)
+
+
+@pytest.mark.parametrize("data", [[1, 2], "text", {"user": [1]}, {"liveRoom": "x"}])
+async def test_odd_shapes_from_tiktok_are_bad_answers_not_crashes(data: Any) -> None:
+    rooms = canned_rooms(json_answer({"statusCode": 0, "data": data}))
+    with pytest.raises(RoomError) as exc:
+        await rooms.lookup(FAKE_USER)
+    assert exc.value.kind == "bot_walled"
+
+
+async def test_room_info_status_code_that_is_not_a_number_is_not_echoed() -> None:
+    rooms = canned_rooms(json_answer({"status_code": MARKER}))
+    with pytest.raises(RoomError) as exc:
+        await rooms.room_info(FAKE_ROOM_ID)
+    assert MARKER not in str(exc.value)

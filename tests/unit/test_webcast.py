@@ -7,6 +7,9 @@ The synthesized result is checked field by field against live-connect.md §3.1.
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -293,6 +296,79 @@ async def test_auto_upstream_down(upstream: Upstream, fake: FakeTikTok) -> None:
     with pytest.raises(ConnectError) as exc:
         await make_auto(upstream, fake).connect(req())
     assert exc.value.kind == "upstream_down"
+    assert [r["path"] for r in fake.state()["requests"]] == ["/ttwid/union/register/", "/live"]  # one acquisition
+
+
+async def test_auto_fallback_keeps_the_identity_and_counts_one_connect(upstream: Upstream, fake: FakeTikTok) -> None:
+    """Before: relay acquired (1 connect), then direct acquired again (a 2nd connect against the pace)."""
+    fake.configure(fetch_empty=True)
+    auto = make_auto(upstream, fake)
+    result = await auto.connect(req())
+    assert result.strategy == "direct"
+    (ident,) = auto.relay.pool._items
+    assert len(ident.connects) == 1
+    assert len(fake.state()["issued"]["ttwid"]) == 1
+
+
+@pytest.fixture
+def hanging_base() -> Iterator[str]:
+    """`http://127.0.0.1:PORT` that accepts TCP connections (kernel backlog) and never answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+async def test_auto_answers_direct_before_the_deadline_when_im_fetch_hangs(
+    upstream: Upstream, fake: FakeTikTok, hanging_base: str
+) -> None:
+    """The HTTP timeout here is 5 s; the caller's deadline (0.4 s) is what ends relay, with time left for direct."""
+    pool = make_pool(upstream, fake)
+    await pool.acquire(count_connect=False)
+    auto = AutoStrategy(
+        RelayStrategy(pool, upstream, webcast_url=hanging_base + "/webcast"), DirectStrategy(pool, ws_url=fake.ws_url)
+    )
+    loop = asyncio.get_running_loop()
+    started = time.monotonic()
+    result = await auto.connect(ConnectRequest(FAKE_ROOM_ID, UA, deadline=loop.time() + 0.4))
+    took = time.monotonic() - started
+    assert result.strategy == "direct"
+    assert 0.2 < took < 0.4, took  # relay got the time up to the deadline less the reserve, then direct answered
+
+
+@pytest.mark.parametrize("ua", ["Mozilla/5.0 é", "Mozilla/5.0 \u2603", "\u00dcn\u00efcode"])
+async def test_relay_refuses_a_non_ascii_user_agent_before_calling_tiktok(
+    upstream: Upstream, fake: FakeTikTok, ua: str
+) -> None:
+    """Before: curl could not encode the header and the UnicodeEncodeError became a 500."""
+    relay = RelayStrategy(make_pool(upstream, fake), upstream, webcast_url=fake.webcast_url)
+    with pytest.raises(ConnectError) as exc:
+        await relay.connect(ConnectRequest(FAKE_ROOM_ID, ua))
+    assert exc.value.kind == "bad_input" and "user_agent" in str(exc.value)
+    assert im_fetch_requests(fake) == []
+
+
+async def test_auto_does_not_fall_back_on_a_non_ascii_user_agent(upstream: Upstream, fake: FakeTikTok) -> None:
+    with pytest.raises(ConnectError) as exc:
+        await make_auto(upstream, fake).connect(ConnectRequest(FAKE_ROOM_ID, "Mozilla/5.0 é"))
+    assert exc.value.kind == "bad_input"
+
+
+async def test_relay_timeout_and_unreachable_kinds(upstream: Upstream, fake: FakeTikTok, hanging_base: str) -> None:
+    pool = make_pool(upstream, fake)
+    short = Upstream(timeout_s=0.3)
+    try:
+        relay = RelayStrategy(pool, short, webcast_url=hanging_base + "/webcast")
+        with pytest.raises(ConnectError) as exc:
+            await relay.connect(req())
+        assert exc.value.kind == "timeout" and "127.0.0.1" not in str(exc.value)
+    finally:
+        await short.close()
+    dead = closed_port_base()
+    relay = RelayStrategy(pool, upstream, webcast_url=dead + "/webcast")
+    with pytest.raises(ConnectError) as exc:
+        await relay.connect(req())
+    assert exc.value.kind == "upstream_down" and dead.rsplit(":", 1)[1] not in str(exc.value)
 
 
 # ---- ConnectResult / cookie safety ---------------------------------------------------------------

@@ -9,14 +9,26 @@ from ttsign.tiktok.identity_pool import IdentityPool, TtwidIssuer
 from ttsign.tiktok.rooms import Rooms
 from ttsign.tiktok.webcast import AutoStrategy, ConnectStrategy, DirectStrategy, RelayStrategy, WsUrlSigner
 
+CALLER_BUDGET_FACTOR = 1.5
+"""A caller waits at most this many `TTSIGN_UPSTREAM_TIMEOUT`s, fallbacks included (then 504)."""
+
+
+def caller_budget_s(settings: Settings) -> float:
+    """The time one request may spend on TikTok in all (an identity fetch, then im/fetch or a fallback)."""
+    return CALLER_BUDGET_FACTOR * settings.upstream_timeout_s
+
 
 class TikTokClient:
     def __init__(self, settings: Settings, *, ws_signer: WsUrlSigner | None = None) -> None:
         ua = get_preset(settings.browser_preset).user_agent
-        self.upstream = Upstream(proxy=settings.proxy, timeout_s=settings.upstream_timeout_s)
+        self.budget_s = caller_budget_s(settings)
+        self.upstream = Upstream.from_settings(settings)  # proxy, timeout, body cap, redirect hosts
         self.issuer = TtwidIssuer(self.upstream, ttwid_url=settings.ttwid_url, www=settings.tiktok_www, user_agent=ua)
         self.pool = IdentityPool(
-            self.issuer.issue, ttl_s=settings.ttwid_ttl_s, connects_per_hour=settings.connects_per_hour
+            self.issuer.issue,
+            ttl_s=settings.ttwid_ttl_s,
+            connects_per_hour=settings.connects_per_hour,
+            timeout_s=self.budget_s,  # the one shared fetch (register, then /live) is bounded like any caller
         )
         self.rooms = Rooms(self.upstream, www=settings.tiktok_www, webcast=settings.webcast_url, user_agent=ua)
         self.direct = DirectStrategy(self.pool, ws_url=settings.ws_url, ws_signer=ws_signer)
@@ -28,4 +40,5 @@ class TikTokClient:
         }[settings.connect_strategy]
 
     async def close(self) -> None:
+        await self.pool.close()
         await self.upstream.close()

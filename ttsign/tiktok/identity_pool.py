@@ -8,6 +8,11 @@ is only ever one TikTok sent us (`x-ms-token` header or `msToken` cookie).
 Identities are cached for a TTL (2 h by default, as rust-srec does), paced (all-chat measured that about
 15 socket connects per hour flag an identity), dropped when TikTok refuses them, and the pool grows up to
 `max_identities` when load needs more than one.
+
+Fetching is single-flight: when no identity is free, one fetch runs and every caller that needs one awaits
+that same fetch (shielded, so a caller giving up does not cancel it for the others). The fetch is bounded
+by `timeout_s`, so no waiter waits longer; its failure reaches every current waiter, and the next caller
+starts a fresh fetch.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from ttsign.tiktok.failures import RATE_LIMITED, TIMEOUT, UNREACHABLE, describe, kind_of, retry_after_of
 from ttsign.tiktok.http import Upstream, UpstreamError, UpstreamResponse
 
 # live-connect.md §2.1 recipe 2 (rust-srec, 2026-09-13): aid 1768 is TikTok web; 1988 is refused here.
@@ -34,12 +40,21 @@ KEPT_COOKIES = ("ttwid", "tt_csrf_token", "tt_chain_token", "msToken")
 
 
 class IdentityUnavailable(Exception):
-    """No ttwid could be obtained (TikTok down, bot-walled, or every identity at its pace limit)."""
+    """No ttwid could be obtained.
 
-    def __init__(self, message: str, *, retry_after_s: float = 0.0, upstream_down: bool = False) -> None:
+    `reason`: `pace` (every identity at its pace limit), `no_ttwid` (TikTok answered without one),
+    `unreachable`, `timeout` or `rate_limited` (TikTok's 429; `retry_after_s` is its wait when it sent one).
+    """
+
+    def __init__(self, message: str, *, reason: str = "no_ttwid", retry_after_s: float = 0.0) -> None:
         super().__init__(message)
+        self.reason = reason
         self.retry_after_s = retry_after_s
-        self.upstream_down = upstream_down
+
+    @property
+    def upstream_down(self) -> bool:
+        """TikTok could not be reached or did not answer (as opposed to answering without a ttwid)."""
+        return self.reason in (UNREACHABLE, TIMEOUT)
 
 
 @dataclass
@@ -81,22 +96,33 @@ class TtwidIssuer:
 
     async def issue(self) -> dict[str, str]:
         errors: list[str] = []
-        down = 0
-        for attempt in (self._register, self._live_page):
+        kinds: list[str] = []
+        waits: list[float] = []
+        for attempt, what in ((self._register, "register"), (self._live_page, "live_page")):
             try:
                 resp = await attempt()
             except UpstreamError as exc:
-                errors.append(str(exc))
-                down += 1
+                errors.append(f"{what}: {describe(exc, 'ttwid issuer' if what == 'register' else '/live')}")
+                kinds.append(kind_of(exc))
+                waits.append(retry_after_of(exc) or 0.0)
+                continue
+            if resp.status == 429:
+                errors.append(f"{what}: HTTP 429 (TikTok is rate limiting us)")
+                kinds.append(RATE_LIMITED)
+                waits.append(retry_after_of(resp) or 0.0)
                 continue
             cookies = {k: v for k, v in resp.set_cookies.items() if k in KEPT_COOKIES and v}
             if resp.headers.get("x-ms-token"):
                 cookies["msToken"] = resp.headers["x-ms-token"]
             if cookies.get("ttwid"):
                 return cookies
-            down += resp.status >= 500  # a 5xx is TikTok down, not a missing cookie
-            errors.append(f"{attempt.__name__.strip('_')}: HTTP {resp.status} without a ttwid cookie")
-        raise IdentityUnavailable("could not obtain a ttwid from TikTok: " + "; ".join(errors), upstream_down=down == 2)
+            kinds.append(UNREACHABLE if resp.status >= 500 else "no_ttwid")  # a 5xx is TikTok down
+            errors.append(f"{what}: HTTP {resp.status} without a ttwid cookie")
+        raise IdentityUnavailable(
+            "could not obtain a ttwid from TikTok: " + "; ".join(errors),
+            reason=_overall(kinds),
+            retry_after_s=max(waits, default=0.0),
+        )
 
     async def _register(self) -> UpstreamResponse:
         return await self.upstream.post(
@@ -107,25 +133,36 @@ class TtwidIssuer:
         return await self.upstream.get(f"{self.www}/live", headers={"User-Agent": self.user_agent})
 
 
+def _overall(kinds: list[str]) -> str:
+    """One reason for both attempts: TikTok's 429 wins, then 'answered without a ttwid', then down."""
+    if RATE_LIMITED in kinds:
+        return RATE_LIMITED
+    if "no_ttwid" in kinds:
+        return "no_ttwid"
+    return TIMEOUT if TIMEOUT in kinds else UNREACHABLE
+
+
 class IdentityPool:
-    """A small pool of anonymous identities with TTL, pacing and refusal handling."""
+    """A small pool of anonymous identities with TTL, pacing, refusal handling and single-flight fetching."""
 
     def __init__(
         self,
-        issue: Callable[[], object],
+        issue: Callable[[], Awaitable[Mapping[str, str]]],
         *,
         ttl_s: float = 7200.0,
         connects_per_hour: int = 15,
         max_identities: int = 8,
+        timeout_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._issue = issue
         self.ttl_s = ttl_s
         self.connects_per_hour = connects_per_hour
         self.max_identities = max_identities
+        self.timeout_s = timeout_s
         self._clock = clock
         self._items: list[AnonIdentity] = []
-        self._lock = asyncio.Lock()
+        self._inflight: asyncio.Task[AnonIdentity] | None = None
 
     def _prune(self, now: float) -> None:
         self._items = [i for i in self._items if not i.burned and now - i.created < self.ttl_s]
@@ -134,27 +171,58 @@ class IdentityPool:
                 ident.connects.popleft()
 
     def _has_room(self, ident: AnonIdentity) -> bool:
-        return len(ident.connects) < self.connects_per_hour
+        return not ident.burned and len(ident.connects) < self.connects_per_hour
+
+    def _take(self, ident: AnonIdentity, count_connect: bool) -> AnonIdentity:
+        if count_connect:
+            ident.connects.append(self._clock())
+        return ident
 
     async def acquire(self, *, count_connect: bool = True) -> AnonIdentity:
-        """An identity under its pace limit, creating one when none is free (at most one fetch at a time)."""
-        async with self._lock:
+        """An identity under its pace limit; when none is free, join (or start) the one in-flight fetch."""
+        while True:
             now = self._clock()
             self._prune(now)
             ident = next((i for i in self._items if self._has_room(i)), None)
-            if ident is None:
-                if len(self._items) >= self.max_identities:
-                    wait = min(3600 - (now - i.connects[0]) for i in self._items if i.connects)
-                    raise IdentityUnavailable(
-                        f"every identity is at its pace limit of {self.connects_per_hour} connects per hour",
-                        retry_after_s=max(1.0, wait),
-                    )
-                cookies = await self._issue()  # type: ignore[misc]
-                ident = AnonIdentity(dict(cookies), now, ms_token=cookies.get("msToken"))
-                self._items.append(ident)
-            if count_connect:
-                ident.connects.append(now)
-            return ident
+            if ident is not None:
+                return self._take(ident, count_connect)
+            if len(self._items) >= self.max_identities:
+                wait = min((3600 - (now - i.connects[0]) for i in self._items if i.connects), default=1.0)
+                raise IdentityUnavailable(
+                    f"every identity is at its pace limit of {self.connects_per_hour} connects per hour",
+                    reason="pace",
+                    retry_after_s=max(1.0, wait),
+                )
+            fetched = await asyncio.shield(self._fetch_task())
+            if self._has_room(fetched):
+                return self._take(fetched, count_connect)
+            # the waiters of that fetch used up its pace (or it was burned): loop, the pool grows by one
+
+    def _fetch_task(self) -> asyncio.Task[AnonIdentity]:
+        task = self._inflight
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.get_running_loop().create_task(self._fetch(), name="ttsign-identity-fetch")
+            task.add_done_callback(self._fetch_done)
+            self._inflight = task
+        return task
+
+    def _fetch_done(self, task: asyncio.Task[AnonIdentity]) -> None:
+        if self._inflight is task:
+            self._inflight = None  # success or failure, the next caller that needs one starts afresh
+        if not task.cancelled():
+            task.exception()  # retrieved here, so a fetch every waiter gave up on logs no asyncio warning
+
+    async def _fetch(self) -> AnonIdentity:
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                cookies = await self._issue()
+        except TimeoutError:
+            raise IdentityUnavailable(
+                f"TikTok did not issue a ttwid within {self.timeout_s:g} s", reason=TIMEOUT
+            ) from None
+        ident = AnonIdentity(dict(cookies), self._clock(), ms_token=cookies.get("msToken"))
+        self._items.append(ident)
+        return ident
 
     def burn(self, ident: AnonIdentity) -> None:
         """TikTok refused this identity: never hand it out again."""
@@ -162,3 +230,10 @@ class IdentityPool:
 
     def size(self) -> int:
         return len(self._items)
+
+    async def close(self) -> None:
+        """Cancel a fetch still in flight (server shutdown)."""
+        task, self._inflight = self._inflight, None
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -2,6 +2,10 @@
 
 Order: `api-live/user/room` (unsigned JSON, needs `sourceType=54`), then the `SIGI_STATE` JSON in
 `/@user/live`. Room info comes from `webcast/room/info`, liveness from `webcast/room/check_alive`.
+
+The one rule for ids, used by every route and the CLI: a username is 1-24 of `A-Z a-z 0-9 _ .` (not only
+dots), optionally after one `@` or inside a tiktok.com profile URL; a room id is 1-25 ASCII digits. Both
+are matched whole (`fullmatch`): no surrounding space, no trailing newline.
 """
 
 from __future__ import annotations
@@ -11,9 +15,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ttsign.tiktok.failures import RATE_LIMITED, TIMEOUT, describe, kind_of, retry_after_of
 from ttsign.tiktok.http import Upstream, UpstreamError, UpstreamResponse
 
-UNIQUE_ID = re.compile(r"^[A-Za-z0-9._]{1,64}$")
+MAX_UNIQUE_ID = 24  # TikTok's own limit for a username
+# Anchored so the patterns also read right as OpenAPI (JSON Schema) patterns; always used with fullmatch,
+# since `$` alone also matches before a trailing newline. `[0-9]`, not `\d`: ASCII digits only.
+UNIQUE_ID = re.compile(rf"^(?=[.]*[A-Za-z0-9_])[A-Za-z0-9._]{{1,{MAX_UNIQUE_ID}}}$")
+ROOM_ID = re.compile(r"^[0-9]{1,25}$")
 SIGI = re.compile(r'<script id="SIGI_STATE" type="application/json">(.*?)</script>', re.S)
 USER_NOT_FOUND = 19881007
 STATUS_LIVE, STATUS_OFFLINE = 2, 4
@@ -28,11 +37,26 @@ BASE_PARAMS = {
 
 
 class RoomError(Exception):
-    """`kind`: not_found, region_blocked, bot_walled, bad_input, upstream (HTTP mapping in the routes)."""
+    """`kind`: not_found, region_blocked, bot_walled, bad_input, upstream, timeout, rate_limited.
 
-    def __init__(self, kind: str, message: str) -> None:
+    The routes map kinds to statuses; `retry_after_s` is TikTok's own wait on `rate_limited`.
+    """
+
+    def __init__(self, kind: str, message: str, *, retry_after_s: float = 0.0) -> None:
         super().__init__(message)
         self.kind = kind
+        self.retry_after_s = retry_after_s
+
+
+def _upstream(exc: UpstreamError, what: str) -> RoomError:
+    kind = {TIMEOUT: "timeout", RATE_LIMITED: "rate_limited"}.get(kind_of(exc), "upstream")
+    return RoomError(kind, describe(exc, what), retry_after_s=retry_after_of(exc) or 0.0)
+
+
+def _rate_limited(resp: UpstreamResponse, what: str) -> RoomError:
+    return RoomError(
+        "rate_limited", f"TikTok {what} is rate limiting us (HTTP 429)", retry_after_s=retry_after_of(resp) or 0.0
+    )
 
 
 @dataclass
@@ -70,15 +94,28 @@ def _viewers(room: dict[str, Any]) -> int | None:
 
 
 def normalize_unique_id(raw: str) -> str:
-    uid = raw.strip().removeprefix("@")
+    """The bare username from `name`, `@name` or a tiktok.com profile URL; RoomError(bad_input) otherwise."""
+    uid = raw.removeprefix("@")
     if "tiktok.com/@" in uid:
         uid = uid.split("tiktok.com/@", 1)[1].split("/", 1)[0].split("?", 1)[0]
-    if not UNIQUE_ID.match(uid):
-        raise RoomError("bad_input", f"'{raw[:80]}' is not a TikTok username (letters, digits, '.', '_')")
+    if not UNIQUE_ID.fullmatch(uid):
+        raise RoomError(
+            "bad_input",
+            f"unique_id is not a TikTok username: 1-{MAX_UNIQUE_ID} letters, digits, '.' or '_', optionally after '@'",
+        )
     return uid
 
 
+def check_room_id(raw: str) -> str:
+    """A TikTok LIVE room id (ASCII digits, whole string); RoomError(bad_input) otherwise."""
+    if not ROOM_ID.fullmatch(raw):
+        raise RoomError("bad_input", "room_id must be the numeric id of a TikTok LIVE room (1-25 digits)")
+    return raw
+
+
 def _json(resp: UpstreamResponse, what: str) -> Any:
+    if resp.status == 429:
+        raise _rate_limited(resp, what)
     if resp.status >= 500:
         raise RoomError("upstream", f"TikTok {what} answered HTTP {resp.status}")
     if not resp.body.strip():
@@ -100,7 +137,6 @@ class Rooms:
     async def lookup(self, unique_id: str) -> RoomLookup:
         """Room id and live status: api-live first, SIGI_STATE second. Raises RoomError."""
         uid = normalize_unique_id(unique_id)
-        first: RoomError | None = None
         try:
             return await self._api_live(uid)
         except RoomError as exc:
@@ -108,15 +144,19 @@ class Rooms:
                 raise
             first = exc
         except UpstreamError as exc:
-            first = RoomError("upstream", str(exc))
+            first = _upstream(exc, "api-live/user/room")
         try:
             return await self._sigi(uid)
         except UpstreamError as exc:
-            raise RoomError("upstream", f"{first}; SIGI_STATE fallback: {exc}") from None
+            second = _upstream(exc, f"/@{uid}/live")
         except RoomError as exc:
             if exc.kind in ("not_found", "region_blocked"):
                 raise
-            raise RoomError(exc.kind, f"api-live: {first}; SIGI_STATE: {exc}") from None
+            second = exc
+        limited = [e for e in (first, second) if e.kind == "rate_limited"]
+        kind = "rate_limited" if limited else second.kind
+        wait = max((e.retry_after_s for e in limited), default=0.0)
+        raise RoomError(kind, f"api-live: {first}; SIGI_STATE: {second}", retry_after_s=wait)
 
     async def _api_live(self, uid: str) -> RoomLookup:
         resp = await self.upstream.get(
@@ -129,12 +169,14 @@ class Rooms:
             raise RoomError("bot_walled", "api-live answered JSON that is not an object")
         if data.get("statusCode") == USER_NOT_FOUND or data.get("message") == "user_not_found":
             raise RoomError("not_found", f"TikTok user '{uid}' does not exist")
-        if data.get("statusCode") not in (0, None):
-            raise RoomError("upstream", f"api-live statusCode {data.get('statusCode')}: {data.get('message')}")
+        if data.get("statusCode") not in (0, None):  # TikTok's own message is not echoed: it is upstream text
+            raise RoomError("upstream", f"api-live answered statusCode {_code(data.get('statusCode'))}")
         return _from_user_info(uid, data.get("data") or {}, "api-live")
 
     async def _sigi(self, uid: str) -> RoomLookup:
         resp = await self.upstream.get(f"{self.www}/@{uid}/live", headers=self.headers)
+        if resp.status == 429:
+            raise _rate_limited(resp, f"/@{uid}/live")
         if resp.status >= 500:
             raise RoomError("upstream", f"/@{uid}/live answered HTTP {resp.status}")
         m = SIGI.search(resp.text)
@@ -149,27 +191,35 @@ class Rooms:
         live = state.get("LiveRoom") if isinstance(state, dict) else None
         if not live:
             raise RoomError("not_found", f"TikTok user '{uid}' does not exist")
+        if not isinstance(live, dict):
+            raise RoomError("bot_walled", "SIGI_STATE has a LiveRoom that is not an object")
         status = live.get("liveRoomStatus")
         if isinstance(status, int) and status < 0:
             kind = "region_blocked" if status == -6 else "bot_walled"
             raise RoomError(kind, f"TikTok refused the live page for '{uid}' (liveRoomStatus {status})")
         return _from_user_info(uid, live.get("liveRoomUserInfo") or {}, "sigi_state")
 
+    async def _get(self, what: str, url: str, params: dict[str, str]) -> UpstreamResponse:
+        try:
+            return await self.upstream.get(url, params=params, headers=self.headers)
+        except UpstreamError as exc:
+            raise _upstream(exc, what) from None
+
     async def room_info(self, room_id: str) -> dict[str, Any]:
-        resp = await self.upstream.get(
-            f"{self.webcast}/room/info/", params={**BASE_PARAMS, "room_id": room_id}, headers=self.headers
-        )
+        room_id = check_room_id(room_id)
+        resp = await self._get("room/info", f"{self.webcast}/room/info/", {**BASE_PARAMS, "room_id": room_id})
         data = _json(resp, "room/info")
         if not isinstance(data, dict):
             raise RoomError("bot_walled", "room/info answered JSON that is not an object")
         if data.get("status_code") not in (0, None):
-            raise RoomError("not_found", f"room/info for {room_id}: status_code {data.get('status_code')}")
-        return data.get("data") or {}
+            raise RoomError("not_found", f"room/info for {room_id}: status_code {_code(data.get('status_code'))}")
+        info = data.get("data") or {}
+        return info if isinstance(info, dict) else {}
 
     async def check_alive(self, room_id: str) -> bool | None:
-        resp = await self.upstream.get(
-            f"{self.webcast}/room/check_alive/", params={**BASE_PARAMS, "room_ids": room_id}, headers=self.headers
-        )
+        room_id = check_room_id(room_id)
+        url = f"{self.webcast}/room/check_alive/"
+        resp = await self._get("room/check_alive", url, {**BASE_PARAMS, "room_ids": room_id})
         data = _json(resp, "room/check_alive")
         items = data.get("data") if isinstance(data, dict) else None
         if isinstance(items, list) and items and isinstance(items[0], dict):
@@ -177,11 +227,22 @@ class Rooms:
         return None
 
 
-def _from_user_info(uid: str, info: dict[str, Any], source: str) -> RoomLookup:
+def _code(value: Any) -> str:
+    """An upstream status code for a message: an integer as is, anything else not quoted."""
+    return str(value) if isinstance(value, int) else "(not a number)"
+
+
+def _from_user_info(uid: str, info: Any, source: str) -> RoomLookup:
+    if not isinstance(info, dict):
+        raise RoomError("bot_walled", f"{source} answered user info that is not an object")
     user = info.get("user") or {}
     room = info.get("liveRoom") or {}
+    if not isinstance(user, dict) or not isinstance(room, dict):
+        raise RoomError("bot_walled", f"{source} answered a user or room that is not an object")
     room_id = str(user.get("roomId") or "")
     status = room.get("status", user.get("status"))
     if not room_id or room_id == "0":
         return RoomLookup(uid, "", False, source, user, room)
+    if not ROOM_ID.fullmatch(room_id):
+        raise RoomError("bot_walled", f"{source} answered a room id that is not numeric")
     return RoomLookup(uid, room_id, status != STATUS_OFFLINE, source, user, room)

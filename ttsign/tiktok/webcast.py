@@ -8,7 +8,9 @@ Both client libraries need one HTTP answer: raw `ProtoMessageFetchResult` bytes 
   `im/fetch`, which since 2026-09-09 gives headless callers an empty 200.
 * **relay** (§3.2): the classic `webcast/im/fetch/` with the player's params, unsigned apart from a real
   msToken (TikTok answers any X-Gnarly / X-Dynosaur there with 403), relayed verbatim.
-* **auto**: relay first, direct when relay yields an empty body, a 403, or bytes that do not parse.
+* **auto**: relay first, direct when relay's `im/fetch` fails (an empty body, a 403, bytes that do not
+  parse, an error or a timeout). Both use the one identity acquired first: a failed acquisition is not
+  retried, and the fallback does not count a second connect against the identity's pace.
 
 A socket-URL signer hook (`WsUrlSigner`) can add params such as an X-Gnarly to `route_params`, in case
 TikTok starts enforcing one on the socket (§2.2, "the one open conflict"). It is off by default.
@@ -16,14 +18,19 @@ TikTok starts enforcing one on the socket (§2.2, "the one open conflict"). It i
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from ttsign.tiktok import proto
+from ttsign.tiktok.failures import RATE_LIMITED, TIMEOUT, UNREACHABLE, describe, kind_of, retry_after_of
 from ttsign.tiktok.http import Upstream, UpstreamError, simple_cookie_safe
-from ttsign.tiktok.identity_pool import AnonIdentity, IdentityPool
+from ttsign.tiktok.identity_pool import AnonIdentity, IdentityPool, IdentityUnavailable
+
+AUTO_DIRECT_RESERVE_S = 0.1
+"""Of the caller's time, what auto keeps back from relay so the (local, instant) direct fallback still answers."""
 
 WsUrlSigner = Callable[[dict[str, str]], dict[str, str]]
 """Given the socket's route params, return extra params to add (e.g. {"X-Gnarly": ...})."""
@@ -72,7 +79,14 @@ FETCH_PARAMS = {
 
 
 class ConnectError(Exception):
-    """`kind`: upstream_down, refused, empty, identity (mapped to 502/503 JSON by the route)."""
+    """Why a connect failed; the route maps `kind` to a status.
+
+    * `identity`: no identity free or TikTok answered without a ttwid (503, `retry_after_s`)
+    * `rate_limited`: TikTok answered 429 (503 with TikTok's `retry_after_s`)
+    * `timeout`: TikTok did not answer in time (504)
+    * `upstream_down`, `refused`, `empty`: TikTok unreachable, a 403, no usable fetch result (502)
+    * `bad_input`: the request cannot be sent upstream as given (400)
+    """
 
     def __init__(self, kind: str, message: str, *, retry_after_s: float = 0.0) -> None:
         super().__init__(message)
@@ -85,6 +99,8 @@ class ConnectRequest:
     room_id: str
     user_agent: str
     cursor: str = ""
+    deadline: float | None = None
+    """Event-loop time (`loop.time()`) by which the caller must have an answer; None: no deadline."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +156,9 @@ class DirectStrategy:
         )
 
     async def connect(self, req: ConnectRequest) -> ConnectResult:
-        ident = await _identity(self.pool)
+        return self.result(req, await _identity(self.pool))
+
+    def result(self, req: ConnectRequest, ident: AnonIdentity) -> ConnectResult:
         body = self.build(req.room_id, int(self.clock() * 1000))
         return ConnectResult(body, ident.cookie_pairs(), req.room_id, self.name)
 
@@ -156,20 +174,29 @@ class RelayStrategy:
         self.url = webcast_url.rstrip("/") + "/im/fetch/"
 
     async def connect(self, req: ConnectRequest) -> ConnectResult:
-        ident = await _identity(self.pool)
-        params = {**FETCH_PARAMS, "room_id": req.room_id, "cursor": req.cursor}
+        return await self.fetch(req, await _identity(self.pool))
+
+    async def fetch(self, req: ConnectRequest, ident: AnonIdentity) -> ConnectResult:
+        """`im/fetch` for `req` with an identity already acquired."""
         ua = req.user_agent
+        if not ua.isascii():
+            raise ConnectError("bad_input", "user_agent must be ASCII: it is sent to TikTok as an HTTP header")
+        params = {**FETCH_PARAMS, "room_id": req.room_id, "cursor": req.cursor}
         params["browser_version"] = ua.removeprefix("Mozilla/")
         params["msToken"] = ident.ms_token or ""  # a real one or empty; never invented
         try:
             resp = await self.upstream.get(self.url, params=params, headers={"User-Agent": ua}, cookies=_jar(ident))
         except UpstreamError as exc:
-            raise ConnectError("upstream_down", f"im/fetch failed: {exc}") from None
+            kind = {TIMEOUT: "timeout", RATE_LIMITED: "rate_limited"}.get(kind_of(exc), "upstream_down")
+            raise ConnectError(kind, describe(exc, "im/fetch"), retry_after_s=retry_after_of(exc) or 0.0) from None
         ident.observe(resp)
+        if resp.status == 429:
+            wait = retry_after_of(resp) or 0.0
+            raise ConnectError("rate_limited", "TikTok im/fetch is rate limiting us (HTTP 429)", retry_after_s=wait)
         if resp.status == 403:
             raise ConnectError("refused", "TikTok refused im/fetch with HTTP 403")
         if resp.status != 200:
-            raise ConnectError("upstream_down", f"im/fetch answered HTTP {resp.status}")
+            raise ConnectError("upstream_down", f"TikTok im/fetch answered HTTP {resp.status}")
         if not resp.body:
             gate = " (tt_orcas_res gate)" if resp.headers.get("tt_orcas_res") else ""
             raise ConnectError("empty", f"im/fetch answered an empty 200{gate}; TikTok wants a browser session")
@@ -184,7 +211,7 @@ class RelayStrategy:
 
 
 class AutoStrategy:
-    """Relay first; on an empty body, a 403 or garbage fall back to direct."""
+    """Relay first; when `im/fetch` fails in any way, fall back to direct with the same identity."""
 
     name = "auto"
 
@@ -193,21 +220,26 @@ class AutoStrategy:
         self.direct = direct
 
     async def connect(self, req: ConnectRequest) -> ConnectResult:
+        ident = await _identity(self.relay.pool)  # no identity: no fallback either (it needs one too)
+        relay_until = None if req.deadline is None else req.deadline - AUTO_DIRECT_RESERVE_S
         try:
-            return await self.relay.connect(req)
+            async with asyncio.timeout_at(relay_until):
+                return await self.relay.fetch(req, ident)
         except ConnectError as exc:
-            if exc.kind == "identity":
+            if exc.kind == "bad_input":
                 raise
-            return await self.direct.connect(req)
+        except TimeoutError:
+            pass  # relay used up the caller's time: direct answers in what is left
+        return self.direct.result(req, ident)
 
 
 async def _identity(pool: IdentityPool) -> AnonIdentity:
-    from ttsign.tiktok.identity_pool import IdentityUnavailable
-
     try:
         return await pool.acquire()
     except IdentityUnavailable as exc:
-        kind = "upstream_down" if exc.upstream_down else "identity"
+        kind = {UNREACHABLE: "upstream_down", TIMEOUT: "timeout", RATE_LIMITED: "rate_limited"}.get(
+            exc.reason, "identity"
+        )
         raise ConnectError(kind, str(exc), retry_after_s=exc.retry_after_s) from None
 
 
