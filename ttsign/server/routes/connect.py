@@ -8,12 +8,16 @@
 
 Session fields (`session_id`, `tt_target_idc`, `x-cookie-header`, `x-oauth-token`) are accepted and never
 logged or forwarded: the clients open the socket with their own cookie jar.
+
+Each request has one deadline, `TTSIGN_UPSTREAM_TIMEOUT` x 1.5 from its start, shared by every TikTok
+call it makes (identity fetch, im/fetch, fallbacks); past it the answer is a 504. Upstream failures map
+the same way on every route: TikTok unreachable or answering garbage 502, TikTok too slow 504, TikTok
+rate limiting us 503 with TikTok's own `Retry-After`.
 """
 
 from __future__ import annotations
 
-import math
-import re
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -33,12 +37,22 @@ from ttsign.server.openapi import (
     responses,
 )
 from ttsign.server.validation import check_user_agent
-from ttsign.tiktok.rooms import RoomError
+from ttsign.tiktok.client import CALLER_BUDGET_FACTOR, caller_budget_s
+from ttsign.tiktok.failures import retry_after_header
+from ttsign.tiktok.rooms import ROOM_ID, RoomError, check_room_id, normalize_unique_id
 from ttsign.tiktok.webcast import ConnectError, ConnectRequest
 
 router = APIRouter(tags=["client-compatible"])
-ROOM_ID = re.compile(r"^[0-9]{1,25}$")
-ROOM_ERRORS = {"not_found": 404, "bad_input": 400, "region_blocked": 451, "bot_walled": 502, "upstream": 502}
+ROOM_ERRORS = {
+    "not_found": 404,
+    "bad_input": 400,
+    "region_blocked": 451,
+    "bot_walled": 502,
+    "upstream": 502,
+    "rate_limited": 503,
+    "timeout": 504,
+}
+CONNECT_ERRORS = {"identity": 503, "rate_limited": 503, "timeout": 504, "bad_input": 400}  # anything else: 502
 
 
 def _client(request: Request) -> Any:
@@ -48,25 +62,64 @@ def _client(request: Request) -> Any:
     return client
 
 
+def _deadline(request: Request) -> tuple[float, float]:
+    """(budget in seconds, the loop time by which this request answers)."""
+    budget = caller_budget_s(services(request).settings)
+    return budget, asyncio.get_running_loop().time() + budget
+
+
+def _too_slow(budget: float) -> ApiError:
+    return ApiError(
+        504,
+        f"TikTok did not answer within {budget:g} s (TTSIGN_UPSTREAM_TIMEOUT x {CALLER_BUDGET_FACTOR:g}); try again",
+        extra={"reason": "timeout"},
+    )
+
+
+def _connect_error(exc: ConnectError) -> ApiError:
+    status = CONNECT_ERRORS.get(exc.kind, 502)
+    headers = {"Retry-After": retry_after_header(exc.retry_after_s)} if status == 503 else {}
+    prefix = {
+        "identity": "no TikTok identity available",
+        "rate_limited": "TikTok is rate limiting this server",
+        "timeout": "TikTok did not answer in time",
+        "bad_input": "cannot send this request to TikTok",
+    }.get(exc.kind, "TikTok upstream failed")
+    return ApiError(status, f"{prefix}: {exc}", headers=headers, extra={"reason": exc.kind})
+
+
+def _unique_id(raw: str) -> str:
+    try:
+        return normalize_unique_id(raw)
+    except RoomError as exc:
+        raise _room_error(exc) from None
+
+
 async def _connect(request: Request, room_id: str) -> Response:
     q = request.query_params
-    if not ROOM_ID.match(room_id or ""):
-        raise ApiError(400, "room_id must be the numeric id of a TikTok LIVE room")
+    try:
+        check_room_id(room_id)
+    except RoomError as exc:
+        raise ApiError(400, str(exc)) from None
     if q.get("platform", "web") == "mobile":
         raise ApiError(400, "platform=mobile is not supported by ttsign; use platform=web")
     if q.get("platform", "web") not in ("web", ""):
         raise ApiError(400, "platform must be 'web' (the only platform ttsign connects)")
     ua = check_user_agent(q.get("user_agent")) or services(request).signer.default_preset.user_agent
+    if not ua.isascii():  # relay and auto send it to TikTok as the User-Agent header
+        raise ApiError(400, "user_agent must be ASCII: it is sent to TikTok as the User-Agent header")
     cursor = q.get("cursor", "")
     if len(cursor) > 512:
         raise ApiError(400, "cursor is longer than 512 characters")
+    client = _client(request)
+    budget, deadline = _deadline(request)
     try:
-        result = await _client(request).strategy.connect(ConnectRequest(room_id, ua, cursor))
+        async with asyncio.timeout_at(deadline):
+            result = await client.strategy.connect(ConnectRequest(room_id, ua, cursor, deadline))
+    except TimeoutError:
+        raise _too_slow(budget) from None
     except ConnectError as exc:
-        if exc.kind == "identity":
-            wait = str(max(1, math.ceil(exc.retry_after_s)))
-            raise ApiError(503, f"no TikTok identity available: {exc}", headers={"Retry-After": wait}) from None
-        raise ApiError(502, f"TikTok upstream failed: {exc}") from None
+        raise _connect_error(exc) from None
     cookie = result.set_tt_cookie()
     if not result.body or not cookie:
         raise ApiError(502, "TikTok upstream gave no usable fetch result or cookie")
@@ -100,7 +153,18 @@ async def room_connect(request: Request, room_id: str) -> Response:
 
 
 def _room_error(exc: RoomError) -> ApiError:
-    return ApiError(ROOM_ERRORS.get(exc.kind, 502), str(exc), extra={"reason": exc.kind})
+    status = ROOM_ERRORS.get(exc.kind, 502)
+    headers = {"Retry-After": retry_after_header(exc.retry_after_s)} if status == 503 else {}
+    return ApiError(status, str(exc), headers=headers, extra={"reason": exc.kind})
+
+
+def _anchor_error(err: ApiError) -> JSONResponse:
+    """The connector's own error shape for the anchors route."""
+    return JSONResponse(
+        {"code": err.status, "ok": False, "room_id": None, "is_live": False, "message": err.message, **err.extra},
+        status_code=err.status,
+        headers=err.headers,
+    )
 
 
 @router.get(
@@ -110,13 +174,18 @@ def _room_error(exc: RoomError) -> ApiError:
 )
 async def anchor_room_id(request: Request, unique_id: str) -> JSONResponse:
     try:
-        found = await _client(request).rooms.lookup(unique_id)
-    except RoomError as exc:
-        err = _room_error(exc)
-        return JSONResponse(
-            {"code": err.status, "ok": False, "room_id": None, "is_live": False, "message": err.message},
-            status_code=err.status,
-        )
+        uid = _unique_id(unique_id)
+        client = _client(request)
+        budget, deadline = _deadline(request)
+        try:
+            async with asyncio.timeout_at(deadline):
+                found = await client.rooms.lookup(uid)
+        except TimeoutError:
+            raise _too_slow(budget) from None
+        except RoomError as exc:
+            raise _room_error(exc) from None
+    except ApiError as err:
+        return _anchor_error(err)
     return JSONResponse(
         {
             "code": 200,
@@ -136,16 +205,22 @@ async def anchor_room_id(request: Request, unique_id: str) -> JSONResponse:
     responses=responses(RoomOut, *ANY, *KEYED, *UPSTREAM, *PATH_ID, 451),
 )
 async def v1_room(request: Request, unique_id: str) -> JSONResponse:
+    uid = _unique_id(unique_id)
     client = _client(request)
+    budget, deadline = _deadline(request)
     try:
-        found = await client.rooms.lookup(unique_id)
+        async with asyncio.timeout_at(deadline):
+            found = await client.rooms.lookup(uid)
+    except TimeoutError:
+        raise _too_slow(budget) from None
     except RoomError as exc:
         raise _room_error(exc) from None
     data = found.summary()
     if found.room_id and found.is_live:
-        try:
-            info = await client.rooms.room_info(found.room_id)
-        except RoomError:
+        try:  # room info only adds detail: in the time left, or not at all
+            async with asyncio.timeout_at(deadline):
+                info = await client.rooms.room_info(found.room_id)
+        except (RoomError, TimeoutError):
             info = {}
         if info:
             data["title"] = data["title"] or info.get("title")
@@ -154,3 +229,22 @@ async def v1_room(request: Request, unique_id: str) -> JSONResponse:
             data["stream_urls"] = data["stream_urls"] or info.get("stream_url")
             data["is_live"] = info.get("status", 2) != 4
     return JSONResponse({"code": 200, "data": data})
+
+
+# An id holding "/" (sent as %2F, or a traversal like ../) decodes to more path segments than the routes
+# above take: answer the same 400 they would, not a 404. Kept out of the schema; registered after them.
+# NB: `/v1/rooms/{unique_id:path}` takes every deeper path under /v1/rooms/: a router with routes such as
+# `/v1/rooms/{unique_id}/events` must be included before this one (app.ROUTE_MODULES order).
+@router.get("/webcast/rooms/{room_id:path}/connect", include_in_schema=False)
+async def room_connect_bad_id(request: Request, room_id: str) -> Response:
+    return await _connect(request, room_id)
+
+
+@router.get("/webcast/anchors/{unique_id:path}/room_id", include_in_schema=False)
+async def anchor_room_id_bad_id(request: Request, unique_id: str) -> JSONResponse:
+    return await anchor_room_id(request, unique_id)
+
+
+@router.get("/v1/rooms/{unique_id:path}", include_in_schema=False)
+async def v1_room_bad_id(request: Request, unique_id: str) -> JSONResponse:
+    return await v1_room(request, unique_id)
