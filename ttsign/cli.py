@@ -6,12 +6,42 @@ import json
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from ttsign.config import get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="ttsign: self-hosted TikTok signing")
 vectors_app = typer.Typer(no_args_is_help=True, help="Reference-vector checks")
 app.add_typer(vectors_app, name="vectors")
+
+
+def _fail(message: str) -> typer.Exit:
+    """One line on stderr, exit code 2: how every start-up check reports."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _setting_errors(exc: ValidationError) -> str:
+    """`TTSIGN_PORT='abc': input should be a valid integer; ...` for a settings ValidationError."""
+    import os
+
+    from ttsign.config import Settings
+
+    by_alias = {}
+    for field in Settings.model_fields.values():
+        choices = getattr(field.validation_alias, "choices", None) or []
+        names = [c for c in choices if isinstance(c, str)]
+        if names:
+            by_alias[names[0]] = names
+    parts = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err.get("loc") else "setting"
+        names = by_alias.get(name, [name])
+        shown = next((n for n in names if n in os.environ), names[0])  # the name the user actually set
+        message = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
+        message = message[:1].lower() + message[1:]
+        parts.append(f"{shown}={str(err.get('input', ''))[:80]!r}: {message}")
+    return "invalid setting " + "; ".join(parts)
 
 
 @app.command()
@@ -21,34 +51,37 @@ def serve(
     workers: int | None = typer.Option(None, help="worker processes"),
 ) -> None:
     """Start the HTTP server."""
-    import uvicorn
-
     from ttsign.server.auth import is_loopback
+    from ttsign.server.runner import TransportLimits, ensure_descriptors, parse_trusted_proxies
+    from ttsign.server.runner import serve as run_server
 
-    s = get_settings()
-    bind = host or s.host
+    try:
+        s = get_settings()
+    except ValidationError as exc:
+        raise _fail(_setting_errors(exc)) from None
+    bind = (host if host is not None else s.host).strip()
+    if not bind:
+        raise _fail(
+            "the bind address is empty (TTSIGN_HOST or --host); set 127.0.0.1 to serve this machine only, "
+            "or an interface address (with TTSIGN_API_KEYS) to serve others"
+        )
     try:
         keys = s.api_key_set()
+    except ValueError as exc:  # ApiKeysError: a one-line message naming the setting
+        raise _fail(str(exc)) from None
     except OSError as exc:
-        typer.echo(f"error: cannot read TTSIGN_API_KEYS_FILE: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(f"cannot read TTSIGN_API_KEYS_FILE: {exc}") from None
     if not keys and not is_loopback(bind):
-        typer.echo(
-            f"error: refusing to listen on {bind} without API keys. Set TTSIGN_API_KEYS=key1,key2 "
-            "(or TTSIGN_API_KEYS_FILE) to serve a public address, or bind 127.0.0.1.",
-            err=True,
+        raise _fail(
+            f"refusing to listen on {bind} without API keys. Set TTSIGN_API_KEYS=key1,key2 "
+            "(or TTSIGN_API_KEYS_FILE) to serve a public address, or bind 127.0.0.1."
         )
-        raise typer.Exit(2)
-    uvicorn.run(
-        "ttsign.server.app:create_app",
-        factory=True,
-        host=bind,
-        port=port or s.port,
-        workers=workers or s.workers,
-        log_level=s.log_level.lower(),
-        access_log=False,  # one structured line per request comes from our middleware
-        timeout_graceful_shutdown=30,  # SIGTERM: stop accepting, let in-flight requests finish
-    )
+    try:
+        parse_trusted_proxies(s.trusted_proxies)
+        ensure_descriptors(TransportLimits.from_settings(s))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    run_server(s, host=bind, port=port or s.port, workers=workers or s.workers)
 
 
 @app.command()

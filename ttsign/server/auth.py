@@ -39,9 +39,16 @@ def check_key(presented: str, keys: frozenset[str]) -> bool:
 
 
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
+    """True only for a bind address other machines cannot reach: 127.0.0.0/8, ::1 or `localhost`.
+
+    Anything else, the empty string included (it binds every interface), is public.
+    """
+    h = host.strip()
+    if h.lower() in ("localhost", "localhost."):
         return True
+    if h.startswith("[") and h.endswith("]"):
+        h = h[1:-1]
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(h).is_loopback
     except ValueError:
         return False

@@ -37,6 +37,16 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
+@router.head(
+    "/health",
+    summary="Liveness, headers only (what load balancers and uptime checks send)",
+    response_class=Response,
+    responses=responses(HEAD_OK, *ANY),
+)
+async def health_head(request: Request) -> Response:
+    return await health(request)  # the server sends the GET's headers and drops the body
+
+
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses=responses(METRICS_OK, *ANY))
 async def prometheus_metrics() -> Response:
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
