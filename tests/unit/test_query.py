@@ -39,7 +39,7 @@ PAIR_CASES = _pair_cases()
 
 def _reference(s: str) -> str:
     """Section 0.1, one character at a time."""
-    special = {" ": "%20", '"': "%22", "<": "%3C", ">": "%3E", "`": "%60", "#": "%23"}
+    special = {" ": "%20", '"': "%22", "'": "%27", "<": "%3C", ">": "%3E", "`": "%60", "#": "%23"}
     s = s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")  # pairs joined, lone -> U+FFFD
     out = []
     for ch in s:
@@ -64,21 +64,23 @@ def test_six_vectors_per_token_type_carry_pairs() -> None:
 
 @pytest.mark.parametrize(
     ("char", "escaped"),
-    [(" ", "%20"), ('"', "%22"), ("<", "%3C"), (">", "%3E"), ("`", "%60"), ("#", "%23")],
+    [(" ", "%20"), ('"', "%22"), ("'", "%27"), ("<", "%3C"), (">", "%3E"), ("`", "%60"), ("#", "%23")],
 )
-def test_the_six_escaped_printables(char: str, escaped: str) -> None:
+def test_the_seven_escaped_printables(char: str, escaped: str) -> None:
+    """Section 0.1's six, plus the apostrophe: the SDK's hook signs and Chrome sends ``%27`` (urls.json)."""
     assert escape_component(char) == escaped
 
 
-@pytest.mark.parametrize("code", [c for c in range(0x21, 0x7F) if chr(c) not in '"<>`#'])
+@pytest.mark.parametrize("code", [c for c in range(0x21, 0x7F) if chr(c) not in "\"'<>`#"])
 def test_every_other_printable_stays_literal(code: int) -> None:
     assert escape_component(chr(code)) == chr(code)
 
 
 def test_literal_set_is_the_spec_set() -> None:
-    assert len(LITERAL) == 94 - 5
-    for c in "()/:,;@!*~'+[]{}|\\^$%&=?":
+    assert len(LITERAL) == 94 - 6
+    for c in "()/:,;@!*~+[]{}|\\^$%&=?":
         assert c in LITERAL
+    assert "'" not in LITERAL
 
 
 @pytest.mark.parametrize("code", [*range(0x00, 0x20), 0x7F])
@@ -146,7 +148,7 @@ def test_matches_the_per_character_reference(text: str) -> None:
     out = escape_component(text)
     assert out == _reference(text)
     assert out.isascii()
-    assert not any(c in out for c in ' "<>`#')
+    assert not any(c in out for c in " \"'<>`#")
     assert escape_component(out) == out  # idempotent: '%' is literal
 
 

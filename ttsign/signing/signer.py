@@ -173,7 +173,7 @@ class Signer:
         if chosen is Product.FULL:
             headers["Referer"] = "https://www.tiktok.com/"
         return SignedRequest(
-            url=f"{parsed.base}?{suffix}",
+            url=parsed.url_with(suffix),
             method=method,
             body=body_bytes,
             user_agent=ua,

@@ -18,7 +18,7 @@ Checker = Callable[[dict[str, Any]], None]
 """A checker raises AssertionError (or any Exception) with a readable message when a vector fails."""
 
 _CHECKERS: dict[str, Checker] = {}
-_KIND_MODULES = ("xbogus_kinds", "gnarly_kinds", "ttparams_kinds")
+_KIND_MODULES = ("xbogus_kinds", "gnarly_kinds", "ttparams_kinds", "url_kinds")
 
 
 def register(*kinds: str) -> Callable[[Checker], Checker]:
