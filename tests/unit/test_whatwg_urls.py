@@ -471,3 +471,10 @@ def test_every_sign_route_refuses_what_a_browser_sends_elsewhere(client: Any, ro
     sent = _signed_url(r.json())
     assert sent.startswith("https://www.tiktok.com/api/x/?keyword=%E4%B8%AD&q=%E6%97%A5%E6%9C%AC&aid=1988&")
     assert ada_url.URL(sent).href == sent
+
+
+def test_only_ascii_whitespace_is_trimmed_from_a_routed_url(client: Any) -> None:
+    """A browser trims C0 and space only: a trailing U+3000 or U+00A0 is part of the query it sends."""
+    r = client.post("/v1/sign", json={"url": " https://www.tiktok.com/api/x/?aid=1988&q=a\u3000\u00a0\n"})
+    assert r.status_code == 200, r.text
+    assert "&q=a%E3%80%80%C2%A0&" in r.json()["data"]["signed_url"]

@@ -141,7 +141,7 @@ def check_url(url: str, settings: Settings) -> ParsedURL:
 
     Returns the parsed URL so the Signer does not parse it a second time.
     """
-    url = _check_string(url, "url").strip()
+    url = _check_string(url, "url").strip(" \t\n\r\f")  # as parse_url trims; a browser encodes U+00A0 etc.
     if not url:
         raise ApiError(400, "url is empty; send a TikTok URL")
     if len(url.encode("utf-8")) > settings.max_url_bytes:
