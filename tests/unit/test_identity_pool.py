@@ -164,7 +164,7 @@ async def test_pool_paces_connects_per_identity(fake: FakeTikTok, upstream: Upst
     a, b = got[0], got[3]
     assert got[:3] == [a, a, a] and got[3:] == [b, b, b]  # the 4th connect in the hour goes elsewhere
     assert a is not b and a.ttwid != b.ttwid and len(issue.issued) == 2
-    assert list(a.connects) == [0.0, 10.0, 20.0] and list(b.connects) == [30.0, 40.0, 50.0]
+    assert (len(a.connects), a.connects.oldest()) == (3, 0.0) and (len(b.connects), b.connects.oldest()) == (3, 30.0)
 
     # clock is 60: both identities full, the pool is at max_identities
     with pytest.raises(IdentityUnavailable) as exc:
@@ -302,3 +302,48 @@ async def test_issuer_sends_no_cookies_from_earlier_identities(fake: FakeTikTok,
     assert second.ttwid != first.ttwid
     sent = [(r["path"], r["headers"].get("cookie")) for r in fake.state()["requests"]]
     assert sent == [("/404/", None), ("/live", None)] * 2  # "GET /live with no cookies" (live-connect.md §2.1)
+
+
+def test_connect_log_memory_is_bounded_however_many_connects() -> None:
+    """Pacing off (a huge per-hour limit) must not make an identity grow by a record per connect."""
+    import sys
+
+    from ttsign.tiktok.identity_pool import ConnectLog
+
+    log = ConnectLog()
+    for i in range(200_000):  # ~55 h of connects at one a second, far more than a minute-bucket's worth
+        log.add(i * 1.0)
+        log.prune(i * 1.0)
+    assert len(log._buckets) <= ConnectLog.EXACT + 61
+    assert sys.getsizeof(log._buckets) < 4_000
+    assert 3600 <= len(log) <= 3660  # the last hour's connects, merged ones up to a minute longer
+
+
+def test_connect_log_never_frees_a_connect_early() -> None:
+    from ttsign.tiktok.identity_pool import ConnectLog
+
+    log = ConnectLog()
+    for i in range(ConnectLog.EXACT):  # fill the exact part, so later connects merge by minute
+        log.add(-7200.0 + i)
+    log.prune(0.0)
+    assert len(log) == 0
+    for i in range(ConnectLog.EXACT):
+        log.add(-3500.0 + i / 100)
+    log.add(0.0)
+    log.add(59.0)  # the log is long: same minute, merged into one entry
+    log.prune(200.0)  # the 64 older connects expire; the merged entry stays
+    assert len(log) == 2
+    log.prune(3658.9)  # the connect at t=0 is over an hour old, but its entry's latest is not
+    assert len(log) == 2  # counted a little longer, never shorter
+    log.prune(3659.0)
+    assert len(log) == 0 and log.oldest() is None
+
+
+def test_connect_log_is_exact_while_short() -> None:
+    from ttsign.tiktok.identity_pool import ConnectLog
+
+    log = ConnectLog()
+    log.add(0.0)
+    log.add(30.0)
+    log.prune(3600.0)
+    assert len(log) == 1 and log.oldest() == 30.0

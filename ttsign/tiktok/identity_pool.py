@@ -57,12 +57,56 @@ class IdentityUnavailable(Exception):
         return self.reason in (UNREACHABLE, TIMEOUT)
 
 
+PACE_WINDOW_S = 3600.0
+
+
+class ConnectLog:
+    """The connects an identity made in the last hour, in bounded memory.
+
+    Each entry is `[minute, count, latest time]`. While the log is short (under `EXACT` entries) every
+    connect is its own entry, so pacing is exact; past that, connects in the same minute share one entry,
+    so an identity that makes millions of connects (pacing effectively off) costs a bounded few KB
+    instead of a record per connect. An entry expires an hour after the *latest* connect in it, so a
+    merged connect may be counted up to a minute longer than exactly, never shorter: the pace limit is
+    never exceeded.
+    """
+
+    EXACT = 64
+
+    __slots__ = ("_buckets", "_count")
+
+    def __init__(self) -> None:
+        self._buckets: deque[list[float]] = deque()
+        self._count = 0
+
+    def add(self, now: float) -> None:
+        minute = now // 60
+        if len(self._buckets) >= self.EXACT and self._buckets[-1][0] == minute:
+            bucket = self._buckets[-1]
+            bucket[1] += 1
+            bucket[2] = max(bucket[2], now)
+        else:
+            self._buckets.append([minute, 1, now])
+        self._count += 1
+
+    def prune(self, now: float) -> None:
+        while self._buckets and now - self._buckets[0][2] >= PACE_WINDOW_S:
+            self._count -= int(self._buckets.popleft()[1])
+
+    def oldest(self) -> float | None:
+        """The time of the oldest counted connect (it frees an hour later), or None when there is none."""
+        return self._buckets[0][2] if self._buckets else None
+
+    def __len__(self) -> int:
+        return self._count
+
+
 @dataclass
 class AnonIdentity:
     cookies: dict[str, str]
     created: float
     ms_token: str | None = None
-    connects: deque[float] = field(default_factory=deque)
+    connects: ConnectLog = field(default_factory=ConnectLog)
     burned: bool = False
 
     @property
@@ -167,15 +211,14 @@ class IdentityPool:
     def _prune(self, now: float) -> None:
         self._items = [i for i in self._items if not i.burned and now - i.created < self.ttl_s]
         for ident in self._items:
-            while ident.connects and now - ident.connects[0] >= 3600:
-                ident.connects.popleft()
+            ident.connects.prune(now)
 
     def _has_room(self, ident: AnonIdentity) -> bool:
         return not ident.burned and len(ident.connects) < self.connects_per_hour
 
     def _take(self, ident: AnonIdentity, count_connect: bool) -> AnonIdentity:
         if count_connect:
-            ident.connects.append(self._clock())
+            ident.connects.add(self._clock())
         return ident
 
     async def acquire(self, *, count_connect: bool = True) -> AnonIdentity:
@@ -187,7 +230,8 @@ class IdentityPool:
             if ident is not None:
                 return self._take(ident, count_connect)
             if len(self._items) >= self.max_identities:
-                wait = min((3600 - (now - i.connects[0]) for i in self._items if i.connects), default=1.0)
+                oldest = [t for t in (i.connects.oldest() for i in self._items) if t is not None]
+                wait = min((PACE_WINDOW_S - (now - t) for t in oldest), default=1.0)
                 raise IdentityUnavailable(
                     f"every identity is at its pace limit of {self.connects_per_hour} connects per hour",
                     reason="pace",
