@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -71,9 +72,9 @@ def soak(name: str, url: str, script: str | None, proc: psutil.Process) -> SoakR
     cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "5s"]
     path = None
     if script:
-        path = os.path.join(ROOT, f".soak-{os.getpid()}.lua")
-        with open(path, "w") as fh:
-            fh.write(script)
+        fd, path = tempfile.mkstemp(suffix=".lua")
+        os.write(fd, script.encode())
+        os.close(fd)
         cmd += ["-s", path]
     start = time.monotonic()
     done = threading.Event()
