@@ -121,4 +121,4 @@ def test_metric_labels_are_route_templates_not_raw_paths(make_client):
     assert 'route="/webcast/rooms/{room_id}/connect"' in text
     assert 'ttsign_rate_limited_total{limit="rate_limit_minute",route="/webcast/rooms/{room_id}/connect"}' in text
     # (bare "456" can occur inside a sample value, e.g. a latency sum, so look for it in label position)
-    assert '/456/' not in text and "abc123" not in text
+    assert "/456/" not in text and "abc123" not in text
