@@ -67,11 +67,8 @@ def _wrk(url: str, script: str | None, connections: int = CONNECTIONS) -> dict[s
     return res
 
 
-def main() -> int:
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (Debian package 'wrk'); `make bench` installs it")
-        return 1
-    fake = FakeTikTok().start()
+def start_server(fake: FakeTikTok) -> tuple[subprocess.Popen[bytes], str]:
+    """`ttsign serve` (one worker, limits off, pacing off, logs at warning) against `fake`; waits for /health."""
     port = _free_port()
     env = {
         **os.environ,
@@ -94,13 +91,22 @@ def main() -> int:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server, base
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (Debian package 'wrk'); `make bench` installs it")
+        return 1
+    fake = FakeTikTok().start()
+    server, base = start_server(fake)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         fetch = f"{base}/webcast/fetch?client=ttlive-python&room_id={FAKE_ROOM_ID}&client_enter=true&platform=web"
         urllib.request.urlopen(fetch, timeout=5)  # warm the ttwid cache
         sign_url_body = '{"url": "https://webcast.tiktok.com/webcast/gift/list/?aid=1988", "method": "GET"}'

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from benchmarks.load import API, ROOT, _free_port, _lua
+from benchmarks.load import API, _lua, start_server
 from tests.fakes.tiktok import FAKE_ROOM_ID, FakeTikTok
 
 SECONDS = int(os.environ.get("TTSIGN_SOAK_SECONDS", "300"))
@@ -103,36 +103,9 @@ def main() -> int:
         print("wrk is not installed (Debian package 'wrk'); `make soak` installs it")
         return 2
     fake = FakeTikTok().start()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TTSIGN_PORT": str(port),
-        "TTSIGN_LOG_LEVEL": "warning",
-        "TTSIGN_RATE_LIMIT_MINUTE": "0",
-        "TTSIGN_RATE_LIMIT_HOUR": "0",
-        "TTSIGN_RATE_LIMIT_DAY": "0",
-        "TTSIGN_TIKTOK_WWW": fake.base_url,
-        "TTSIGN_TTWID_URL": fake.ttwid_url,
-        "TTSIGN_WEBCAST_URL": fake.webcast_url,
-        "TTSIGN_WS_URL": fake.ws_url,
-        "TTSIGN_CONNECTS_PER_HOUR": "100000000",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ttsign.cli", "serve", "--workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(fake)
     results: list[SoakResult] = []
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         proc = psutil.Process(server.pid)
         fetch = f"{base}/webcast/fetch?client=ttlive-python&room_id={FAKE_ROOM_ID}&client_enter=true&platform=web"
         urllib.request.urlopen(fetch, timeout=5)  # warm the ttwid cache

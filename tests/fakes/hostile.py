@@ -57,6 +57,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.background import BackgroundServer
+
 __all__ = ["ACTIONS", "MARKER", "HostileProxy", "Rule", "gzip_zeros"]
 
 MARKER = "HOSTILE-UPSTREAM-MARKER-7f3a"
@@ -157,10 +159,13 @@ def _rst(request: web.Request) -> None:
     transport.abort()
 
 
-class HostileProxy:
+class HostileProxy(BackgroundServer):
     """The proxy (and its decoy) on free ports of 127.0.0.1; sync (thread) or async, like ``FakeTikTok``."""
 
+    thread_name = "hostile-proxy"
+
     def __init__(self, upstream: str, host: str = "127.0.0.1") -> None:
+        super().__init__()
         self.upstream = upstream.rstrip("/")
         self.host = host
         self.port = 0
@@ -171,8 +176,6 @@ class HostileProxy:
         self._lock = threading.Lock()
         self._runners: list[web.AppRunner] = []
         self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- URLs ---------------------------------------------------------------------------------
 
@@ -390,52 +393,3 @@ class HostileProxy:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-    def start(self, timeout: float = 10.0) -> HostileProxy:
-        """Serve from a daemon thread with its own event loop; returns once listening."""
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # surfaced to the caller of start()
-                errors.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name=f"hostile-proxy-{id(self):x}", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout):
-            raise TimeoutError("the hostile proxy did not start")
-        if errors:
-            raise errors[0]
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the background thread started by :meth:`start`."""
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout)
-            self._thread = None
-            self._loop = None
-
-    def __enter__(self) -> HostileProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> HostileProxy:
-        return await self.start_async()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop_async()

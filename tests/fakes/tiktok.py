@@ -56,6 +56,7 @@ from urllib.parse import quote, unquote
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.background import BackgroundServer
 from ttsign.tiktok import proto
 
 __all__ = [
@@ -842,7 +843,7 @@ def create_app(fake: _Fake | None = None) -> web.Application:
     return app
 
 
-class FakeTikTok:
+class FakeTikTok(BackgroundServer):
     """Run the fake on a free port of 127.0.0.1, from sync or async tests.
 
     Sync: ``fake = FakeTikTok().start()`` (own event loop in a daemon thread) ... ``fake.stop()``,
@@ -850,14 +851,15 @@ class FakeTikTok:
     ``await fake.stop_async()`` or ``async with FakeTikTok() as fake:``.
     """
 
+    thread_name = "fake-tiktok"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, users: tuple[FakeUser, ...] = DEFAULT_USERS):
+        super().__init__()
         self.host = host
         self.requested_port = port
         self.port = 0
         self._fake = _Fake(users)
         self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- URLs ---------------------------------------------------------------------------------
 
@@ -904,55 +906,6 @@ class FakeTikTok:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    def start(self, timeout: float = 10.0) -> FakeTikTok:
-        """Serve from a daemon thread with its own event loop; returns once listening."""
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # surfaced to the caller of start()
-                errors.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name=f"fake-tiktok-{id(self):x}", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout):
-            raise TimeoutError("the fake TikTok did not start")
-        if errors:
-            raise errors[0]
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the background thread started by :meth:`start`."""
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout)
-            self._thread = None
-            self._loop = None
-
-    def __enter__(self) -> FakeTikTok:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeTikTok:
-        return await self.start_async()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop_async()
 
     # ---- inspection and control ---------------------------------------------------------------
 

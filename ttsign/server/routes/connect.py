@@ -158,6 +158,24 @@ def _room_error(exc: RoomError) -> ApiError:
     return ApiError(status, str(exc), headers=headers, extra={"reason": exc.kind})
 
 
+async def _lookup(request: Request, unique_id: str) -> tuple[Any, Any, float]:
+    """Validate the username and look its room up within the request's deadline.
+
+    Returns the upstream client, the lookup result and the deadline (for any follow-up call).
+    """
+    uid = _unique_id(unique_id)
+    client = _client(request)
+    budget, deadline = _deadline(request)
+    try:
+        async with asyncio.timeout_at(deadline):
+            found = await client.rooms.lookup(uid)
+    except TimeoutError:
+        raise _too_slow(budget) from None
+    except RoomError as exc:
+        raise _room_error(exc) from None
+    return client, found, deadline
+
+
 def _anchor_error(err: ApiError) -> JSONResponse:
     """The connector's own error shape for the anchors route."""
     return JSONResponse(
@@ -174,16 +192,7 @@ def _anchor_error(err: ApiError) -> JSONResponse:
 )
 async def anchor_room_id(request: Request, unique_id: str) -> JSONResponse:
     try:
-        uid = _unique_id(unique_id)
-        client = _client(request)
-        budget, deadline = _deadline(request)
-        try:
-            async with asyncio.timeout_at(deadline):
-                found = await client.rooms.lookup(uid)
-        except TimeoutError:
-            raise _too_slow(budget) from None
-        except RoomError as exc:
-            raise _room_error(exc) from None
+        _, found, _ = await _lookup(request, unique_id)
     except ApiError as err:
         return _anchor_error(err)
     return JSONResponse(
@@ -205,16 +214,7 @@ async def anchor_room_id(request: Request, unique_id: str) -> JSONResponse:
     responses=responses(RoomOut, *ANY, *KEYED, *UPSTREAM, *PATH_ID, 451),
 )
 async def v1_room(request: Request, unique_id: str) -> JSONResponse:
-    uid = _unique_id(unique_id)
-    client = _client(request)
-    budget, deadline = _deadline(request)
-    try:
-        async with asyncio.timeout_at(deadline):
-            found = await client.rooms.lookup(uid)
-    except TimeoutError:
-        raise _too_slow(budget) from None
-    except RoomError as exc:
-        raise _room_error(exc) from None
+    client, found, deadline = await _lookup(request, unique_id)
     data = found.summary()
     if found.room_id and found.is_live:
         try:  # room info only adds detail: in the time left, or not at all
