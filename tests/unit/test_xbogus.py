@@ -491,3 +491,36 @@ def test_hook_rejects_what_the_sdk_throws_on(url: str) -> None:
 )
 def test_canvas_hash(data: str, expected: int) -> None:
     assert xbogus.canvas_hash(data) == expected
+
+
+def _decode_uri_component_differs(url: str) -> bool:
+    """Reference: decodeURIComponent(url) !== url, run escape by escape as JavaScript does it."""
+    import re as _re
+
+    out, i = [], 0
+    while i < len(url):
+        if url[i] != "%":
+            i += 1
+            continue
+        run = _re.match(r"(?:%[0-9A-Fa-f]{2})+", url[i:])
+        if run is None:
+            raise ValueError("bad %")
+        bytes.fromhex(run.group().replace("%", "")).decode("utf-8")  # UnicodeDecodeError is a ValueError
+        out.append(run.group())
+        i += run.end()
+    return bool(out)
+
+
+@given(st.text(alphabet="%%%0123456789ABCDEFabcdefz é€\ud83d", max_size=24))
+def test_has_escapes_matches_decode_uri_component(url: str) -> None:
+    from ttsign.algorithms.xbogus import _has_escapes
+
+    try:
+        expected: bool | type = _decode_uri_component_differs(url)
+    except ValueError:
+        expected = ValueError
+    try:
+        got: bool | type = _has_escapes(url)
+    except ValueError:
+        got = ValueError
+    assert got == expected

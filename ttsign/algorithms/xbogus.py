@@ -422,6 +422,8 @@ def verify(
 # keeps letters, digits and _ . - ~, so the rest goes in `safe`. Both use upper-case hex.
 _ENCODE_URI_SAFE = ";,/?:@&=+$!*'()#"
 _ESCAPE_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_HIGH_ESCAPE = re.compile(r"%[89A-Fa-f][0-9A-Fa-f]")
 _OEC_BSID = "X-Tts-Oec-Bsid"
 
 
@@ -431,20 +433,19 @@ def _has_escapes(url: str) -> bool:
     A valid escape always shortens the string, so "differs" is the same as "has a valid escape".
     decodeURIComponent throws on a ``%`` not followed by two hex digits and on escapes that are not
     well-formed UTF-8 (the strict codec rejects the same: overlong forms, surrogates, > U+10FFFF).
+    Escapes of ASCII bytes (``%00``-``%7F``) are always well-formed, so runs are decoded only when some
+    escape holds a byte of 0x80 or more.
     """
     if "%" not in url:
         return False
-    pos = 0
-    for m in _ESCAPE_RUN.finditer(url):
-        if "%" in url[pos : m.start()]:
-            break
-        try:
-            bytes.fromhex(m.group().replace("%", "")).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValueError(f"malformed UTF-8 percent-escape {m.group()!r}: the SDK hook throws") from None
-        pos = m.end()
-    if "%" in url[pos:]:
+    if _BAD_PERCENT.search(url):
         raise ValueError("a '%' that is not a valid escape: the SDK hook throws (URIError)")
+    if _HIGH_ESCAPE.search(url):
+        for m in _ESCAPE_RUN.finditer(url):
+            try:
+                bytes.fromhex(m.group().replace("%", "")).decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"malformed UTF-8 percent-escape {m.group()!r}: the SDK hook throws") from None
     return True
 
 
