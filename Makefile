@@ -29,6 +29,7 @@ serve: $(STAMP)
 
 test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: $(STAMP)

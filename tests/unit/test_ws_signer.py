@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from starlette.testclient import TestClient
 
@@ -10,6 +15,7 @@ from tests.fakes.tiktok import FAKE_ROOM_ID, FakeTikTok
 from ttsign.algorithms.payloads import gnarly532
 from ttsign.config import Settings
 from ttsign.server.app import create_app
+from ttsign.signing.signer import PageState
 from ttsign.signing.ws import xgnarly_ws_signer
 from ttsign.tiktok import proto
 from ttsign.tiktok.webcast import DIRECT_ROUTE_PARAMS
@@ -23,6 +29,76 @@ def test_signer_binds_the_query():
     fields = gnarly532.decode(token)
     assert fields.sealed_query_md5 == hashlib.md5(b"aid=1988&room_id=1&ws_direct=1").hexdigest()
     assert gnarly532.verify(fields, sealed_query="aid=1988&room_id=1&ws_direct=1", user_agent=UA) == {}
+
+
+class _SteppingClock:
+    """A monotonic clock that advances `step` seconds at every reading (thread-safe)."""
+
+    def __init__(self, start: float = 1000.0, step: float = 0.001) -> None:
+        self._ticks = itertools.count()
+        self.start, self.step = start, step
+
+    def __call__(self) -> float:
+        return self.start + next(self._ticks) * self.step
+
+
+def test_nonce2_is_not_of_a_fresh_clock_reading():
+    """gnarly-532.md §1.5: nonce2 = NOT of a *fresh* reading of the page clock, not of nonce's reading."""
+    sign = xgnarly_ws_signer(UA, mono_clock=_SteppingClock(step=0.001), clock=lambda: 1_790_000_000.25)
+    fields = gnarly532.decode(sign({"aid": "1988", "room_id": "1"})["X-Gnarly"])
+    assert fields.timestamp == 1_790_000_000
+    assert (~fields.nonce2 & 0xFFFFFFFF) - fields.nonce == 1000  # the next reading, 1 ms later
+
+
+def test_signs_through_the_signer_page_state():
+    """One implementation: the socket signer's counter and nonce clock are a `Signer`'s `PageState`."""
+    clock = _SteppingClock(step=0.5)
+    sign = xgnarly_ws_signer(UA, mono_clock=clock, env_code=129, ub_code=14)
+    first, second = (gnarly532.decode(sign({"aid": "1988"})["X-Gnarly"]) for _ in range(2))
+    assert (first.sequence, second.sequence) == (1, 2) and first.sequence_13 == 1
+    assert (first.env_code, first.ub_code) == (129, 14)
+    assert second.nonce - first.nonce == 1_000_000  # two readings (nonce, nonce2) apart, page-relative
+    assert 20_000_000 <= first.nonce <= 90_000_000  # a page loaded 20-90 s before its first signature
+
+
+def test_counter_never_repeats_across_threads():
+    """The counter is taken under the page's lock: concurrent signs never carry the same sequence."""
+    sign = xgnarly_ws_signer(UA)
+    threads, per_thread = 8, 250
+    barrier = threading.Barrier(threads)
+
+    def work(_: int) -> list[int]:
+        barrier.wait()
+        return [gnarly532.decode(sign({"aid": "1988", "room_id": "1"})["X-Gnarly"]).sequence for _ in range(per_thread)]
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, so an unlocked counter shows
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            seqs = [s for chunk in pool.map(work, range(threads)) for s in chunk]
+    finally:
+        sys.setswitchinterval(old)
+    assert sorted(seqs) == list(range(1, threads * per_thread + 1))
+
+
+class _YieldingInt(int):
+    """A counter value whose arithmetic gives the other threads the GIL: a read-modify-write without the
+    lock then loses updates every time, not once in a million."""
+
+    def __mod__(self, other: int) -> _YieldingInt:  # type: ignore[override]
+        time.sleep(0)
+        return _YieldingInt(int(self) % other)
+
+    def __add__(self, other: int) -> _YieldingInt:  # type: ignore[override]
+        time.sleep(0)
+        return _YieldingInt(int(self) + other)
+
+
+def test_page_counter_is_taken_under_the_lock():
+    page = PageState(time.monotonic, loaded_mono=0.0, seq=_YieldingInt(0))
+    with ThreadPoolExecutor(8) as pool:
+        seqs = list(pool.map(lambda _: page.next_seq(), range(400)))
+    assert sorted(seqs) == list(range(1, 401))
 
 
 def _connect_route_params(**settings: str) -> dict[str, str]:

@@ -73,12 +73,12 @@ _KEY_STRUCT = struct.Struct("<12I")
 _BLOCK_STRUCT = struct.Struct("<16I")
 _ENCODE_TABLE = bytes.maketrans(STANDARD_ALPHABET.encode(), ALPHABET.encode())
 # Decoding: alphabet -> standard, '=' -> '=', everything else -> '!' which b64decode(validate=True) rejects.
-_DECODE_TABLE = bytearray(b"!" * 256)
+_decode_table = bytearray(b"!" * 256)
 for _alt, _std in zip(ALPHABET.encode(), STANDARD_ALPHABET.encode(), strict=True):
-    _DECODE_TABLE[_alt] = _std
-_DECODE_TABLE[ord("=")] = ord("=")
-_DECODE_TABLE = bytes(_DECODE_TABLE)
-del _alt, _std
+    _decode_table[_alt] = _std
+_decode_table[ord("=")] = ord("=")
+_DECODE_TABLE = bytes(_decode_table)
+del _alt, _std, _decode_table
 
 _BATCH = 16
 """Blocks computed per SWAR pass; bounds the lane ints at 1024 bits for very long payloads."""
@@ -267,7 +267,7 @@ def _keystream_lanes(w: Sequence[int], rounds: int, first: int, nblocks: int) ->
         (((x14 + s14) & LM) | (((x15 + s15) & LM) << 32)).to_bytes(n8, "little"),
     )
     p0, p1, p2, p3, p4, p5, p6, p7 = pairs
-    out = []
+    out: list[bytes] = []
     for i in range(0, n8, 8):
         j = i + 8
         out += (p0[i:j], p1[i:j], p2[i:j], p3[i:j], p4[i:j], p5[i:j], p6[i:j], p7[i:j])

@@ -201,7 +201,7 @@ DEFAULT_PROFILE = XBogusProfile()
 # Field digests (§3 steps 1-3)
 
 
-def _tail16(data: bytes) -> int:
+def _tail16(data: bytes | bytearray | memoryview) -> int:
     """Bytes 14..15 of md5(md5(data)) as a 16-bit integer."""
     d = _md5(_md5(data).digest()).digest()
     return (d[14] << 8) | d[15]

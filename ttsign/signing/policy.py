@@ -78,9 +78,9 @@ import enum
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import ada_url
+from ada_url.ada_adapter import ParseAttributes  # the TypedDict ada_url.parse_url answers
 
 from ttsign.algorithms.query import chrome_path
 from ttsign.algorithms.xbogus import hook_signed_query
@@ -173,7 +173,7 @@ def _why_unparsable(text: str) -> str:
     return "the host is not a valid host name or address"
 
 
-_Parts = dict[str, Any]
+_Parts = ParseAttributes
 _FIRST = ("protocol", "username", "password", "hostname", "host", "port", "host_type")
 
 

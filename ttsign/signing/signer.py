@@ -1,8 +1,9 @@
 """`Signer.sign(...)`: the one entry point that turns a TikTok URL into a signed request.
 
-The signer owns the per-identity state the SDK keeps in a page: the page-load clock that feeds the
-X-Gnarly / X-Dynosaur nonces, the signing counter, and the browser preset. Clocks and randomness are
-injected (`clock`, `mono_clock`, `rng`) so tests and vectors are deterministic.
+The signer owns the per-identity state the SDK keeps in a page (`PageState`: the page-load clock that
+feeds the X-Gnarly / X-Dynosaur nonces and the signing counter) and the browser preset. Clocks and
+randomness are injected (`clock`, `mono_clock`, `rng`) so tests and vectors are deterministic. The
+socket-URL signer (`signing.ws`) signs through `Signer.x_gnarly`, so there is one page state.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from ttsign.algorithms.navigator import BrowserPreset, get_preset, navigator_dic
 from ttsign.algorithms.payloads import dynosaur532, gnarly513, gnarly532
 from ttsign.signing.policy import ParsedURL, Product, choose_product, parse_url
 
-GNARLY_513_KEYS = (1, 8, 12, 11, 6, 9, 4, 7, 0, 14, 15, 2, 3, 10, 5, 13)
-GNARLY_532_KEYS = (0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16)
+GNARLY_532_KEYS = gnarly532.KEYS
 
 
 @dataclass(frozen=True)
@@ -70,17 +70,26 @@ class SignerOptions:
 
 
 @dataclass
-class _PageState:
-    """What a browser page accumulates: load time, signing counter."""
+class PageState:
+    """What a browser page accumulates: its load time on the monotonic clock, and its signing counter.
 
+    Thread-safe: the counter is taken under a lock, so concurrent signs never share a value.
+    """
+
+    mono_clock: Callable[[], float]
     loaded_mono: float
     seq: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_seq(self) -> int:
+        """The next value of the SDK's signing counter: 1, 2 ... 65535, then 1 again."""
         with self.lock:
             self.seq = self.seq % 65535 + 1  # the 2-byte slot holds 1..65535 (gnarly-532.md §1.2)
             return self.seq
+
+    def micros(self) -> int:
+        """A fresh reading of the SDK's nonce clock: microseconds since page load (performance.now() x 1000)."""
+        return int((self.mono_clock() - self.loaded_mono) * 1_000_000) & 0xFFFFFFFF
 
 
 class Signer:
@@ -97,13 +106,12 @@ class Signer:
     ) -> None:
         self.options = options or SignerOptions()
         self._clock = clock
-        self._mono = mono_clock
         self._rng = rng or random.SystemRandom()
         self.identity = identity or new_identity(self._rng, int(clock() * 1000))
         self.default_preset = get_preset(self.options.preset)
         # A page signs its first request some seconds after it loaded (the SDK nonces count microseconds
         # since load: 51-52 s in the real-SDK vectors). Start the clock 20-90 s in the past, not at 0.
-        self._page = _PageState(loaded_mono=mono_clock() - 20 - self._rng.random() * 70)
+        self.page = PageState(mono_clock, loaded_mono=mono_clock() - 20 - self._rng.random() * 70)
 
     # -- entropy -----------------------------------------------------------------------------
     def _key(self) -> bytes:
@@ -121,10 +129,6 @@ class Signer:
         order = list(GNARLY_532_KEYS)
         self._rng.shuffle(order)
         return order
-
-    def _page_micros(self) -> int:
-        """The SDK's nonce clock: microseconds since page load (performance.now() x 1000)."""
-        return int((self._mono() - self._page.loaded_mono) * 1_000_000) & 0xFFFFFFFF
 
     def preset_for(self, user_agent: str | None) -> BrowserPreset:
         if not user_agent or user_agent == self.default_preset.user_agent:
@@ -189,12 +193,12 @@ class Signer:
     def _full_532(self, q: str, body: bytes, ua: str, token: str, ts: int, tokens: dict[str, str]) -> tuple[str, str]:
         """gnarly-532.md §0: D over Q, S = Q&X-Dynosaur=D&msToken=T, G over S; wire = S&X-Bogus=1&X-Gnarly=G."""
         opt, ident = self.options, self.identity
-        seq = self._page.next_seq()
+        seq = self.page.next_seq()
         dyn = dynosaur532.encode(
             q,
             ua,
             timestamp=ts,
-            nonce=self._page_micros(),
+            nonce=self.page.micros(),
             counter_25=seq,
             counter_2f=seq,
             env_code=opt.env_code,
@@ -208,22 +212,30 @@ class Signer:
             ua_hash=_ua_hash(ua),
         )
         sealed = _join(q, f"X-Dynosaur={dyn}&msToken={token}")
+        gnarly = self.x_gnarly(sealed, body, ua, timestamp=ts, sequence=seq)
+        tokens.update({"X-Dynosaur": dyn, "msToken": token, "X-Bogus": "1", "X-Gnarly": gnarly})
+        return f"{sealed}&X-Bogus=1&X-Gnarly={gnarly}", sealed
+
+    def x_gnarly(
+        self, sealed: str, body: bytes, user_agent: str, *, timestamp: int | None = None, sequence: int | None = None
+    ) -> str:
+        """An X-Gnarly 5.3.2 over `sealed` from this page: its own nonce reading, and NOT of a fresh second
+        reading as `nonce2` (gnarly-532.md §1.5); the page's next counter value unless `sequence` is given."""
+        opt = self.options
         order = self._record_order()
-        gnarly = gnarly532.encode(
+        return gnarly532.encode(
             sealed,
             body,
-            ua,
-            timestamp=ts,
-            nonce=self._page_micros(),
-            nonce2=~self._page_micros() & 0xFFFFFFFF,
-            sequence=seq,
+            user_agent,
+            timestamp=int(self._clock()) if timestamp is None else timestamp,
+            nonce=self.page.micros(),
+            nonce2=~self.page.micros() & 0xFFFFFFFF,
+            sequence=self.page.next_seq() if sequence is None else sequence,
             env_code=opt.env_code,
             ub_code=opt.ub_code,
             key=self._key(),
             record_order=order,
         )
-        tokens.update({"X-Dynosaur": dyn, "msToken": token, "X-Bogus": "1", "X-Gnarly": gnarly})
-        return f"{sealed}&X-Bogus=1&X-Gnarly={gnarly}", sealed
 
     def _full_513(
         self,
@@ -239,7 +251,7 @@ class Signer:
         signed = _join(q, f"msToken={token}")
         ts = int(now)
         xb = xbogus.encode(signed, body, ua, ts, _profile(preset))
-        seq = self._page.next_seq()
+        seq = self.page.next_seq()
         gnarly = gnarly513.encode(
             signed,
             body,
