@@ -1,49 +1,12 @@
-"""Our own minimal protobuf schema for the TikTok LIVE webcast wire format.
+"""Our own minimal protobuf schema for the TikTok LIVE webcast wire format, and helpers around it.
 
-Only the messages ttsign needs are described, and only the fields it reads or writes. Field numbers
-are protocol facts (see ``shared/protocol/live-connect.md`` §1.3); the names are ours. Unknown fields
-sent by TikTok are preserved by the protobuf runtime and ignored here.
-
-The schema is built at import time as a ``FileDescriptorProto`` in a private descriptor pool, so
-there is no generated code to regenerate and no coupling between a ``protoc`` version and the
-installed ``protobuf`` runtime. Editing the schema means editing :data:`_SCHEMA` below. In ``.proto``
-terms it reads::
-
-    message BaseProtoMessage { string method = 1; bytes payload = 2; int64 msg_id = 3;
-        int32 msg_type = 4; int64 offset = 5; bool is_history = 6; int32 sample_flag = 7; }
-    message ProtoMessageFetchResult { repeated BaseProtoMessage messages = 1; string cursor = 2;
-        int64 fetch_interval = 3; int64 now = 4; string internal_ext = 5; int32 fetch_type = 6;
-        map<string, string> route_params = 7; int64 heartbeat_duration = 8; bool need_ack = 9;
-        string push_server = 10; bool is_first = 11; string history_comment_cursor = 12;
-        bool history_no_more = 13; }
-    message PushHeader { string key = 1; string value = 2; }
-    message WebcastPushFrame { int64 seq_id = 1; int64 log_id = 2; int64 service = 3; int64 method = 4;
-        repeated PushHeader headers = 5; string payload_encoding = 6; string payload_type = 7;
-        bytes payload = 8; }
-    message HeartBeatMessage { int64 room_id = 1; int64 send_packet_seq_id = 2; }
-    message WebcastImEnterRoomMessage { int64 room_id = 1; string room_tag = 2; string live_region = 3;
-        int64 live_id = 4; string identity = 5; string cursor = 6; int64 account_type = 7;
-        int64 enter_unique_id = 8; string filter_welcome_msg = 9; bool is_anchor_continue_keep_msg = 10; }
-    message CommonMessageData { string method = 1; int64 msg_id = 2; int64 room_id = 3;
-        int64 create_time = 4; bool is_show_msg = 6; string describe = 7; }
-    message ImageModel { repeated string url_list = 1; string uri = 2; }
-    message User { int64 id = 1; string nickname = 3; string bio_description = 5;
-        ImageModel avatar_thumb = 9; string display_id = 38; string sec_uid = 46; }
-    message Gift { ImageModel image = 1; string describe = 2; int64 id = 5; bool combo = 10;
-        int32 type = 11; int32 diamond_count = 12; string name = 16; }
-    message WebcastChatMessage { CommonMessageData common = 1; User user = 2; string content = 3;
-        string content_language = 14; }
-    message WebcastGiftMessage { CommonMessageData common = 1; int64 gift_id = 2; int32 group_count = 4;
-        int32 repeat_count = 5; int32 combo_count = 6; User user = 7; User to_user = 8;
-        int32 repeat_end = 9; int64 group_id = 11; Gift gift = 15; int64 send_type = 17; }
-    message WebcastLikeMessage { CommonMessageData common = 1; int32 count = 2; int64 total = 3;
-        User user = 5; }
-    message WebcastMemberMessage { CommonMessageData common = 1; User user = 2; int32 member_count = 3;
-        int32 enter_type = 9; int32 action = 10; int64 user_id = 12; }
-
-``User.display_id`` (field 38) is the ``@handle``: TikTokLive exposes it as ``display_id`` /
-``unique_id``, tiktok-live-connector as ``displayId``. ``WebcastMemberMessage.action`` is an enum
-upstream (1 = joined); an ``int32`` is wire-identical.
+The schema has one source, ``webcast.proto`` beside this module: only the messages ttsign needs, and
+only the fields it reads or writes. Field numbers are protocol facts (see
+``shared/protocol/live-connect.md`` §1.3); the names are ours. Unknown fields sent by TikTok are
+preserved by the protobuf runtime and ignored here. ``python -m ttsign.tiktok.protogen`` turns the
+``.proto`` into ``webcast_pb.py`` (its serialized descriptor, loaded into a private descriptor pool,
+and the message classes with typed fields); no ``protoc`` is needed, so nothing couples a ``protoc``
+version to the installed ``protobuf`` runtime, and a test fails while the two files disagree.
 
 Helpers: :func:`encode_fetch_result` / :func:`decode_fetch_result`, :func:`push_frame` /
 :func:`parse_push_frame`, gzip handling (:func:`gzip_bytes`, :func:`maybe_gunzip`), message builders
@@ -58,10 +21,27 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, TypeVar
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
+
+from ttsign.tiktok.webcast_pb import (
+    PACKAGE,
+    BaseProtoMessage,
+    CommonMessageData,
+    Gift,
+    HeartBeatMessage,
+    ImageModel,
+    ProtoMessageFetchResult,
+    PushHeader,
+    User,
+    WebcastChatMessage,
+    WebcastGiftMessage,
+    WebcastImEnterRoomMessage,
+    WebcastLikeMessage,
+    WebcastMemberMessage,
+    WebcastPushFrame,
+)
 
 __all__ = [
     "GZIP_MAGIC",
@@ -69,6 +49,7 @@ __all__ = [
     "METHOD_GIFT",
     "METHOD_LIKE",
     "METHOD_MEMBER",
+    "PACKAGE",
     "BaseProtoMessage",
     "CommonMessageData",
     "EventUser",
@@ -104,9 +85,6 @@ __all__ = [
     "push_frame",
 ]
 
-PACKAGE = "ttsign.webcast"
-"""Protobuf package of our schema. Only used for full names; it never reaches the wire."""
-
 GZIP_MAGIC = b"\x1f\x8b\x08"
 """The first three bytes of a gzip stream (deflate method): what tiktok-live-connector sniffs."""
 
@@ -125,218 +103,10 @@ class ProtoDecodeError(ValueError):
     that inflates past ``MAX_INFLATED_BYTES``)."""
 
 
-# --------------------------------------------------------------------------------------------------
-# Schema
-# --------------------------------------------------------------------------------------------------
+_M = TypeVar("_M", bound=Message)
 
 
-class _F(NamedTuple):
-    """One field of :data:`_SCHEMA`: number, name, type and whether it is ``repeated``.
-
-    ``type`` is a scalar name (``string``, ``bytes``, ``bool``, ``int32``, ``int64``), the name of
-    another message in the schema, or ``map<string,string>``.
-    """
-
-    number: int
-    name: str
-    type: str
-    repeated: bool = False
-
-
-_SCHEMA: dict[str, tuple[_F, ...]] = {
-    "BaseProtoMessage": (
-        _F(1, "method", "string"),
-        _F(2, "payload", "bytes"),
-        _F(3, "msg_id", "int64"),
-        _F(4, "msg_type", "int32"),
-        _F(5, "offset", "int64"),
-        _F(6, "is_history", "bool"),
-        _F(7, "sample_flag", "int32"),
-    ),
-    "ProtoMessageFetchResult": (
-        _F(1, "messages", "BaseProtoMessage", repeated=True),
-        _F(2, "cursor", "string"),
-        _F(3, "fetch_interval", "int64"),
-        _F(4, "now", "int64"),
-        _F(5, "internal_ext", "string"),
-        _F(6, "fetch_type", "int32"),
-        _F(7, "route_params", "map<string,string>"),
-        _F(8, "heartbeat_duration", "int64"),
-        _F(9, "need_ack", "bool"),
-        _F(10, "push_server", "string"),
-        _F(11, "is_first", "bool"),
-        _F(12, "history_comment_cursor", "string"),
-        _F(13, "history_no_more", "bool"),
-    ),
-    "PushHeader": (
-        _F(1, "key", "string"),
-        _F(2, "value", "string"),
-    ),
-    "WebcastPushFrame": (
-        _F(1, "seq_id", "int64"),
-        _F(2, "log_id", "int64"),
-        _F(3, "service", "int64"),
-        _F(4, "method", "int64"),
-        _F(5, "headers", "PushHeader", repeated=True),
-        _F(6, "payload_encoding", "string"),
-        _F(7, "payload_type", "string"),
-        _F(8, "payload", "bytes"),
-    ),
-    "HeartBeatMessage": (
-        _F(1, "room_id", "int64"),
-        _F(2, "send_packet_seq_id", "int64"),
-    ),
-    "WebcastImEnterRoomMessage": (
-        _F(1, "room_id", "int64"),
-        _F(2, "room_tag", "string"),
-        _F(3, "live_region", "string"),
-        _F(4, "live_id", "int64"),
-        _F(5, "identity", "string"),
-        _F(6, "cursor", "string"),
-        _F(7, "account_type", "int64"),
-        _F(8, "enter_unique_id", "int64"),
-        _F(9, "filter_welcome_msg", "string"),
-        _F(10, "is_anchor_continue_keep_msg", "bool"),
-    ),
-    "CommonMessageData": (
-        _F(1, "method", "string"),
-        _F(2, "msg_id", "int64"),
-        _F(3, "room_id", "int64"),
-        _F(4, "create_time", "int64"),
-        _F(6, "is_show_msg", "bool"),
-        _F(7, "describe", "string"),
-    ),
-    "ImageModel": (
-        _F(1, "url_list", "string", repeated=True),
-        _F(2, "uri", "string"),
-    ),
-    "User": (
-        _F(1, "id", "int64"),
-        _F(3, "nickname", "string"),
-        _F(5, "bio_description", "string"),
-        _F(9, "avatar_thumb", "ImageModel"),
-        _F(38, "display_id", "string"),
-        _F(46, "sec_uid", "string"),
-    ),
-    "Gift": (
-        _F(1, "image", "ImageModel"),
-        _F(2, "describe", "string"),
-        _F(5, "id", "int64"),
-        _F(10, "combo", "bool"),
-        _F(11, "type", "int32"),
-        _F(12, "diamond_count", "int32"),
-        _F(16, "name", "string"),
-    ),
-    "WebcastChatMessage": (
-        _F(1, "common", "CommonMessageData"),
-        _F(2, "user", "User"),
-        _F(3, "content", "string"),
-        _F(14, "content_language", "string"),
-    ),
-    "WebcastGiftMessage": (
-        _F(1, "common", "CommonMessageData"),
-        _F(2, "gift_id", "int64"),
-        _F(4, "group_count", "int32"),
-        _F(5, "repeat_count", "int32"),
-        _F(6, "combo_count", "int32"),
-        _F(7, "user", "User"),
-        _F(8, "to_user", "User"),
-        _F(9, "repeat_end", "int32"),
-        _F(11, "group_id", "int64"),
-        _F(15, "gift", "Gift"),
-        _F(17, "send_type", "int64"),
-    ),
-    "WebcastLikeMessage": (
-        _F(1, "common", "CommonMessageData"),
-        _F(2, "count", "int32"),
-        _F(3, "total", "int64"),
-        _F(5, "user", "User"),
-    ),
-    "WebcastMemberMessage": (
-        _F(1, "common", "CommonMessageData"),
-        _F(2, "user", "User"),
-        _F(3, "member_count", "int32"),
-        _F(9, "enter_type", "int32"),
-        _F(10, "action", "int32"),
-        _F(12, "user_id", "int64"),
-    ),
-}
-
-_FDP = descriptor_pb2.FieldDescriptorProto
-_SCALARS: dict[str, int] = {
-    "string": _FDP.TYPE_STRING,
-    "bytes": _FDP.TYPE_BYTES,
-    "bool": _FDP.TYPE_BOOL,
-    "int32": _FDP.TYPE_INT32,
-    "int64": _FDP.TYPE_INT64,
-}
-
-
-def _entry_name(field_name: str) -> str:
-    """The nested map-entry message name protoc would give ``field_name`` (``route_params`` ->
-    ``RouteParamsEntry``)."""
-    return "".join(part.capitalize() for part in field_name.split("_")) + "Entry"
-
-
-def _build_file() -> descriptor_pb2.FileDescriptorProto:
-    """Turn :data:`_SCHEMA` into a proto3 ``FileDescriptorProto``."""
-    fdp = descriptor_pb2.FileDescriptorProto(name="ttsign/webcast.proto", package=PACKAGE, syntax="proto3")
-    for msg_name, fields in _SCHEMA.items():
-        msg = fdp.message_type.add(name=msg_name)
-        for f in fields:
-            fd = msg.field.add(name=f.name, number=f.number, json_name=_json_name(f.name))
-            if f.type == "map<string,string>":
-                entry = msg.nested_type.add(name=_entry_name(f.name))
-                entry.options.map_entry = True
-                entry.field.add(name="key", number=1, type=_FDP.TYPE_STRING, label=_FDP.LABEL_OPTIONAL)
-                entry.field.add(name="value", number=2, type=_FDP.TYPE_STRING, label=_FDP.LABEL_OPTIONAL)
-                fd.label = _FDP.LABEL_REPEATED
-                fd.type = _FDP.TYPE_MESSAGE
-                fd.type_name = f".{PACKAGE}.{msg_name}.{entry.name}"
-                continue
-            fd.label = _FDP.LABEL_REPEATED if f.repeated else _FDP.LABEL_OPTIONAL
-            if f.type in _SCALARS:
-                fd.type = _SCALARS[f.type]  # type: ignore[assignment]
-            elif f.type in _SCHEMA:
-                fd.type = _FDP.TYPE_MESSAGE
-                fd.type_name = f".{PACKAGE}.{f.type}"
-            else:  # pragma: no cover - a typo in _SCHEMA
-                raise TypeError(f"unknown field type {f.type!r} in {msg_name}.{f.name}")
-    return fdp
-
-
-def _json_name(name: str) -> str:
-    """lowerCamelCase, as protoc derives ``json_name``."""
-    head, *rest = name.split("_")
-    return head + "".join(p.capitalize() for p in rest)
-
-
-_POOL = descriptor_pool.DescriptorPool()
-_POOL.Add(_build_file())
-
-
-def _cls(name: str) -> type[Message]:
-    """The generated message class for ``name`` in our private pool."""
-    return message_factory.GetMessageClass(_POOL.FindMessageTypeByName(f"{PACKAGE}.{name}"))
-
-
-BaseProtoMessage: type[Message] = _cls("BaseProtoMessage")
-ProtoMessageFetchResult: type[Message] = _cls("ProtoMessageFetchResult")
-PushHeader: type[Message] = _cls("PushHeader")
-WebcastPushFrame: type[Message] = _cls("WebcastPushFrame")
-HeartBeatMessage: type[Message] = _cls("HeartBeatMessage")
-WebcastImEnterRoomMessage: type[Message] = _cls("WebcastImEnterRoomMessage")
-CommonMessageData: type[Message] = _cls("CommonMessageData")
-ImageModel: type[Message] = _cls("ImageModel")
-User: type[Message] = _cls("User")
-Gift: type[Message] = _cls("Gift")
-WebcastChatMessage: type[Message] = _cls("WebcastChatMessage")
-WebcastGiftMessage: type[Message] = _cls("WebcastGiftMessage")
-WebcastLikeMessage: type[Message] = _cls("WebcastLikeMessage")
-WebcastMemberMessage: type[Message] = _cls("WebcastMemberMessage")
-
-
-def _parse(cls: type[Message], data: bytes) -> Any:
+def _parse(cls: type[_M], data: bytes) -> _M:
     """Parse ``data`` as ``cls``, turning protobuf's errors into :class:`ProtoDecodeError`."""
     msg = cls()
     try:
@@ -390,7 +160,7 @@ def maybe_gunzip(data: bytes, limit: int = MAX_INFLATED_BYTES) -> bytes:
 # --------------------------------------------------------------------------------------------------
 
 
-def base_message(method: str, payload: bytes, msg_id: int = 0, *, is_history: bool = False) -> Any:
+def base_message(method: str, payload: bytes, msg_id: int = 0, *, is_history: bool = False) -> BaseProtoMessage:
     """One ``BaseProtoMessage`` envelope: the method name TikTok uses to route it, and its payload."""
     return BaseProtoMessage(method=method, payload=payload, msg_id=msg_id, is_history=is_history)
 
@@ -403,7 +173,7 @@ def encode_fetch_result(
     internal_ext: str = "",
     is_first: bool = False,
     need_ack: bool = False,
-    messages: Iterable[Any] = (),
+    messages: Iterable[BaseProtoMessage | tuple[str, bytes, int]] = (),
     fetch_interval: int = 1000,
     now_ms: int | None = None,
     fetch_type: int = 1,
@@ -442,7 +212,7 @@ def encode_fetch_result(
     return gzip_bytes(data) if compress else data
 
 
-def decode_fetch_result(data: bytes) -> Any:
+def decode_fetch_result(data: bytes) -> ProtoMessageFetchResult:
     """Parse ``ProtoMessageFetchResult`` bytes (gunzipping them first when they are gzip)."""
     return _parse(ProtoMessageFetchResult, maybe_gunzip(data))
 
@@ -479,7 +249,7 @@ class ParsedPushFrame:
         """The payload, decompressed when needed."""
         return maybe_gunzip(self.payload) if self.compressed else self.payload
 
-    def fetch_result(self) -> Any:
+    def fetch_result(self) -> ProtoMessageFetchResult:
         """The payload parsed as a ``ProtoMessageFetchResult`` (``msg``/``im_enter_room_resp``)."""
         return _parse(ProtoMessageFetchResult, self.data)
 
@@ -574,7 +344,7 @@ class EventUser:
     sec_uid: str = ""
     avatar_url: str = ""
 
-    def to_proto(self) -> Any:
+    def to_proto(self) -> User:
         """This user as a ``User`` message."""
         user = User(id=self.id, nickname=self.nickname, display_id=self.unique_id, sec_uid=self.sec_uid)
         if self.avatar_url:
@@ -582,7 +352,7 @@ class EventUser:
         return user
 
 
-def _common(method: str, msg_id: int, room_id: int, create_time: int | None) -> Any:
+def _common(method: str, msg_id: int, room_id: int, create_time: int | None) -> CommonMessageData:
     return CommonMessageData(
         method=method,
         msg_id=msg_id,
@@ -721,7 +491,7 @@ def decode_event(method: str, payload: bytes) -> dict[str, Any]:
     return out
 
 
-def fetch_result_to_dict(result: Any, *, decode_events: bool = True) -> dict[str, Any]:
+def fetch_result_to_dict(result: ProtoMessageFetchResult, *, decode_events: bool = True) -> dict[str, Any]:
     """A ``ProtoMessageFetchResult`` as a JSON-ready dict; events decoded with :func:`decode_event`.
 
     An event that fails to decode is listed as ``{"type": "undecodable", "method", "error"}``.
