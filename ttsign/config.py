@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(16384, ge=1024, validation_alias=_env("MAX_HEADER_BYTES"))
     trusted_proxies: str = Field("", validation_alias=_env("TRUSTED_PROXIES"))
     auth_failures_per_minute: int = Field(10, ge=0, validation_alias=_env("AUTH_FAILURES_PER_MINUTE"))
+    cors_origins: str = Field("", validation_alias=_env("CORS_ORIGINS"))
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        from ttsign.server.cors import parse_origins
+
+        parse_origins(value)  # a ValueError naming the bad entry
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -428,7 +428,6 @@ add(Case("fetch-empty-room", "GET", "/webcast/fetch?room_id=", 400, word="room_i
 
 # ---- 9. unknown paths ---------------------------------------------------------------------------------
 for target in (
-    "/",
     "/api",
     "/v2/sign",
     "/v1",
@@ -447,6 +446,9 @@ for target in (
 ):
     add(Case(f"unknown-GET-{target[:40]}", "GET", target, 404, word="route"))
     add(Case(f"unknown-POST-{target[:40]}", "POST", target, 404, b"{}", JSON, "route"))
+add(Case("landing-POST", "POST", "/", 405, b"{}", JSON, "method"))  # `/` is the landing page (GET only)
+add(Case("docs-asset-unknown", "GET", "/docs/assets/nope.js", 404, word="route"))
+add(Case("docs-asset-traversal", "GET", "/docs/assets/%2e%2e/core.py", 404, word="route"))
 
 
 # ---- the server and the raw client --------------------------------------------------------------------

@@ -19,19 +19,19 @@ from starlette.responses import Response
 from ttsign import __version__
 from ttsign.algorithms.navigator import get_preset
 from ttsign.config import Settings, get_settings
-from ttsign.server import logs, openapi
+from ttsign.server import cors, logs, openapi
 from ttsign.server.deps import Services, request_id
 from ttsign.server.errors import ApiError, error_response
 from ttsign.server.limits import RateLimiter
-from ttsign.server.middleware import RequestGuard
-from ttsign.server.routes import connect, ops, origin, sign_url, v1
+from ttsign.server.middleware import PUBLIC_PREFIX, RequestGuard
+from ttsign.server.routes import connect, ops, origin, pages, sign_url, v1
 from ttsign.signing.signer import Signer, SignerOptions
 from ttsign.signing.ws import xgnarly_ws_signer
 from ttsign.store.memory import MemoryRateStore
 from ttsign.tiktok.client import TikTokClient
 from ttsign.tiktok.webcast import WsUrlSigner
 
-ROUTE_MODULES = (ops, origin, sign_url, v1, connect)
+ROUTE_MODULES = (pages, ops, origin, sign_url, v1, connect)
 DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) in pure Python.
 
 Three surfaces: the origin API (`/signature`, `/sign`), the client-compatible API that TikTokLive 7.x and
@@ -89,7 +89,16 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         yield
         await tiktok.close()
 
-    app = FastAPI(title="ttsign", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="ttsign",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=openapi.TAGS,
+        docs_url=None,  # `/docs` and `/redoc` come from `pages`, with their assets served locally
+        redoc_url=None,
+    )
+    pages.mount_docs(app, PUBLIC_PREFIX)
     app.state.services = Services(settings, signer or make_signer(settings), limiter, tiktok)
 
     @app.exception_handler(ApiError)
@@ -122,4 +131,5 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         logger=logs.get_logger("ttsign.http"),
         routes=[r for module in ROUTE_MODULES for r in module.router.routes],
     )
+    cors.install(app, settings.cors_origins)  # last, so outermost: preflights never reach the guard
     return app

@@ -33,7 +33,8 @@ from ttsign.server.limits import RateLimiter
 
 _RID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _LENGTH = re.compile(r"[0-9]{1,18}")
-PUBLIC_PATHS = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+PUBLIC_PATHS = frozenset({"/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+PUBLIC_PREFIX = "/docs/assets/"  # the docs pages' scripts and styles, served from the package
 UNMETERED_PATHS = frozenset({"/webcast/rate_limits"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
 SECRET_HEADERS = ("x-api-key", "authorization", "proxy-authorization", "x-oauth-token", "cookie", "x-cookie-header")
@@ -235,7 +236,7 @@ class RequestGuard:
                 raise ApiError(400, "Content-Length header is not a number")
             if int(length) > self.max_request_bytes:
                 raise ApiError(413, f"request body is larger than {self.max_request_bytes} bytes")
-        if path in PUBLIC_PATHS:
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIX):
             return "public"
         client = scope.get("client")
         address = client[0] if client else "unknown"

@@ -65,6 +65,22 @@ def connect_query(room_id_pattern: str | None = None) -> dict[str, Any]:
     return {"parameters": params}
 
 
+# ---- top level: tags, docs pages ------------------------------------------------------------------
+
+TAGS: list[dict[str, Any]] = [
+    {
+        "name": "client-compatible",
+        "description": "What TikTokLive 7.x and tiktok-live-connector 2.x call: set `SIGN_API_URL` to this server",
+    },
+    {"name": "native", "description": "ttsign's own API: sign any TikTok web URL, decode a token, look up a room"},
+    {"name": "origin", "description": "The origin proof-of-concept's API, kept for its callers"},
+    {"name": "ops", "description": "Health, metrics, your rate limits, and the landing page"},
+]
+"""The sections of `/docs` and `/redoc`, in this order."""
+SWAGGER_UI: dict[str, Any] = {"validatorUrl": None, "persistAuthorization": True, "displayRequestDuration": True}
+"""Swagger UI options: no spec validator (it would call validator.swagger.io), the key kept across reloads."""
+
+
 # ---- API keys ---------------------------------------------------------------------------------------
 
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
