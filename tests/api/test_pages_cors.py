@@ -105,15 +105,22 @@ def test_preflight_needs_no_api_key(make_client: Callable[..., TestClient]) -> N
 
 
 def test_preflights_do_not_count_against_the_rate_limit(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(cors_origins=OVERLAY, rate_limit_minute=1, open_rate_limit=True)  # per-IP limit
-    for _ in range(5):
-        assert preflight(client).status_code == 200
-    first = client.post("/v1/sign", json=SIGN_BODY, headers={"Origin": OVERLAY})
+    client = make_client(cors_origins=OVERLAY, rate_limit_minute=1)  # open mode: the per-IP limit
+    for path in ("/v1/sign", "/v1/rooms/someone", "/webcast/fetch", "/signature"):
+        assert preflight(client, path=path).status_code == 200
+    limits = client.get("/webcast/rate_limits", headers={"Origin": OVERLAY}).json()["limits"]
+    assert limits and all(row["used"] == 0 for row in limits), limits
+
+
+def test_a_429_is_readable_by_the_page(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(api_keys=KEY, cors_origins=OVERLAY, rate_limit_minute=1)
+    headers = {"Origin": OVERLAY, "X-Api-Key": KEY}
+    first = client.post("/v1/sign", json=SIGN_BODY, headers=headers)
     assert first.status_code == 200
     assert first.headers["access-control-allow-origin"] == OVERLAY
-    second = client.post("/v1/sign", json=SIGN_BODY, headers={"Origin": OVERLAY})
+    second = client.post("/v1/sign", json=SIGN_BODY, headers=headers)
     assert second.status_code == 429
-    assert second.headers["access-control-allow-origin"] == OVERLAY  # the page can read its 429
+    assert second.headers["access-control-allow-origin"] == OVERLAY
     exposed = {h.strip().lower() for h in second.headers["access-control-expose-headers"].split(",")}
     assert {"retry-after", "ratelimit-remaining", "ratelimit-reset", "x-request-id"} <= exposed
     assert {"x-set-tt-cookie", "x-room-id"} <= exposed
