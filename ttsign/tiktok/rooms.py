@@ -25,7 +25,7 @@ UNIQUE_ID = re.compile(rf"^(?=[.]*[A-Za-z0-9_])[A-Za-z0-9._]{{1,{MAX_UNIQUE_ID}}
 ROOM_ID = re.compile(r"^[0-9]{1,25}$")
 SIGI = re.compile(r'<script id="SIGI_STATE" type="application/json">(.*?)</script>', re.S)
 USER_NOT_FOUND = 19881007
-STATUS_LIVE, STATUS_OFFLINE = 2, 4
+STATUS_OFFLINE = 4  # room/info `status`: 2 while live, 4 once the LIVE ended
 BASE_PARAMS = {
     "aid": "1988",
     "app_name": "tiktok_web",

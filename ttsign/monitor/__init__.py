@@ -1,1 +1,0 @@
-"""ttsign.monitor."""
