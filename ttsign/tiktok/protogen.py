@@ -286,7 +286,7 @@ def generate(proto_path: Path = PROTO_PATH) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m ttsign.tiktok.protogen", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m ttsign.tiktok.protogen", description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--check", action="store_true", help="exit 1 if webcast_pb.py is not what webcast.proto gives")
     args = ap.parse_args(argv)
     source = generate()
