@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ttsign import __version__
-from ttsign.algorithms.navigator import get_preset
 from ttsign.config import Settings, get_settings
 from ttsign.server import cors, logs, openapi
 from ttsign.server.deps import Services, request_id
@@ -25,11 +24,11 @@ from ttsign.server.errors import ApiError, error_response
 from ttsign.server.limits import RateLimiter
 from ttsign.server.middleware import PUBLIC_PREFIX, RequestGuard
 from ttsign.server.routes import connect, ops, origin, pages, sign_url, v1
-from ttsign.signing.signer import Signer, SignerOptions
-from ttsign.signing.ws import xgnarly_ws_signer
+from ttsign.signing.factory import make_signer as make_signer  # re-exported: the factory moved to the signing layer
+from ttsign.signing.factory import make_ws_signer as make_ws_signer
+from ttsign.signing.signer import Signer
 from ttsign.store.memory import MemoryRateStore
 from ttsign.tiktok.client import TikTokClient
-from ttsign.tiktok.webcast import WsUrlSigner
 
 ROUTE_MODULES = (pages, ops, origin, sign_url, v1, connect)
 DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) in pure Python.
@@ -37,25 +36,6 @@ DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) 
 Three surfaces: the origin API (`/signature`, `/sign`), the client-compatible API that TikTokLive 7.x and
 tiktok-live-connector 2.x call (`/webcast/*`, `/tiktok/sign_url`), and the native API (`/v1/*`).
 Errors are JSON `{"code": N, "message": "..."}`."""
-
-
-def make_signer(settings: Settings) -> Signer:
-    return Signer(
-        SignerOptions(
-            gnarly_version=settings.gnarly_version,
-            env_code=settings.env_code,
-            ub_code=settings.ub_code,
-            webcast_xbogus=settings.webcast_xbogus,
-            preset=settings.browser_preset,
-        )
-    )
-
-
-def make_ws_signer(settings: Settings) -> WsUrlSigner | None:
-    if settings.ws_signer == "x-gnarly":
-        ua = get_preset(settings.browser_preset).user_agent
-        return xgnarly_ws_signer(ua, env_code=settings.env_code, ub_code=settings.ub_code)
-    return None
 
 
 def make_store(settings: Settings) -> Any:

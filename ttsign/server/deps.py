@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -11,8 +10,13 @@ from starlette.requests import Request
 from ttsign.config import Settings
 from ttsign.server import metrics
 from ttsign.server.limits import RateLimiter
-from ttsign.signing.policy import ParsedURL
-from ttsign.signing.signer import SignedRequest, Signer
+from ttsign.signing.service import SigningService
+from ttsign.signing.signer import Signer
+
+
+def observe_signing(label: str, seconds: float) -> None:
+    """The signing service's latency hook: `ttsign_sign_seconds` by product."""
+    metrics.SIGN_LATENCY.labels(label).observe(seconds)
 
 
 @dataclass
@@ -21,6 +25,11 @@ class Services:
     signer: Signer
     limiter: RateLimiter
     upstream: Any = None  # ttsign.tiktok client facade (live connect); None when not configured
+    signing: SigningService = field(init=False)
+    """What the signing routes call: the signer plus the legacy products, latencies recorded."""
+
+    def __post_init__(self) -> None:
+        self.signing = SigningService(self.signer, observe=observe_signing)
 
 
 def services(request: Request) -> Services:
@@ -29,13 +38,3 @@ def services(request: Request) -> Services:
 
 def request_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
-
-
-def timed_sign(
-    svc: Services, url: str | ParsedURL, method: str, body: str | bytes, user_agent: str | None, ms_token: str | None
-) -> SignedRequest:
-    """Sign through the service's Signer and record the signing latency by product."""
-    started = time.perf_counter()
-    signed = svc.signer.sign(url, method, body, user_agent, ms_token)
-    metrics.SIGN_LATENCY.labels(signed.product.value).observe(time.perf_counter() - started)
-    return signed

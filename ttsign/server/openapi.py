@@ -17,6 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ttsign.server.errors import MIN_MESSAGE
 from ttsign.server.middleware import PUBLIC_PATHS
+from ttsign.server.models import (  # noqa: F401  (the signing routes' answers live with their bodies)
+    Decoded,
+    DecodeOut,
+    NativeSigned,
+    NativeSignOut,
+    Navigator,
+    OriginSigned,
+    OriginTokens,
+    SignUrlResult,
+    SignUrlSigned,
+)
 
 # ---- request bodies and parameters ------------------------------------------------------------------
 
@@ -123,88 +134,6 @@ class ErrorBody(BaseModel):
     model_config = ConfigDict(extra="allow")
     code: int
     message: str = Field(min_length=MIN_MESSAGE)
-
-
-class Navigator(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    deviceScaleFactor: int | float  # wire names (camelCase) throughout
-    user_agent: str
-    browser_language: str
-    browser_platform: str
-    browser_name: str
-    browser_version: str
-
-
-class OriginTokens(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-    signature: str = Field(description="the legacy `_signature` (TikTok no longer checks it)")
-    signed_url: str
-    x_bogus: str = Field(alias="X-Bogus")
-    x_gnarly: str = Field(alias="X-Gnarly", description="empty where the route must not carry it")
-    x_dynosaur: str = Field(alias="X-Dynosaur", description="empty where the route must not carry it")
-    ms_token: str = Field(alias="msToken")
-    x_tt_params: str = Field(alias="x-tt-params")
-    navigator: Navigator
-
-
-class OriginSigned(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    status: str = Field(description="`ok`")
-    data: OriginTokens
-    response_time_ms: float
-
-
-class SignUrlResult(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    signedUrl: str
-    userAgent: str
-    browserName: str
-    browserVersion: str
-    tokens: dict[str, str] = Field(min_length=1, description="at least msToken")
-    requestHeaders: dict[str, str]
-    cookies: list[Any]
-
-
-class SignUrlSigned(BaseModel):
-    """`code` 200 with `response`; on `/webcast/sign_url` a host ttsign does not sign is `code` 403
-    with a `message` and no `response` (TikTokLive raises it as PremiumEndpointError)."""
-
-    model_config = ConfigDict(extra="allow")
-    code: int
-    message: str = Field(min_length=MIN_MESSAGE)
-    response: SignUrlResult | None = None
-
-
-class NativeSigned(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    signed_url: str
-    method: str
-    product: str
-    tokens: dict[str, str]
-    headers: dict[str, str]
-    user_agent: str
-    navigator: Navigator
-    signed_query: str
-    timestamp: int | float
-    warnings: list[str]
-
-
-class NativeSignOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    code: int
-    data: NativeSigned
-
-
-class Decoded(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    type: str = Field(description="x-bogus, x-gnarly, x-dynosaur, x-tt-params, _signature, frontiersign-stub")
-    fields: dict[str, Any]
-
-
-class DecodeOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    code: int
-    data: Decoded
 
 
 class Health(BaseModel):

@@ -3,71 +3,63 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
-from ttsign.algorithms.decode import decode_token
 from ttsign.algorithms.errors import TokenError
 from ttsign.server import logs
-from ttsign.server.deps import services, timed_sign
+from ttsign.server.deps import services
 from ttsign.server.errors import ApiError
-from ttsign.server.openapi import ANY, BODY, KEYED, DecodeOut, NativeSignOut, json_body, responses
-from ttsign.server.validation import (
-    check_body,
-    check_method,
-    check_ms_token,
-    check_url,
-    check_user_agent,
-    field,
-    parse_json_object,
+from ttsign.server.models import (
+    DECODE_BODY,
+    NATIVE_SIGN_BODY,
+    DecodeIn,
+    DecodeOut,
+    NativeSignIn,
+    NativeSignOut,
+    parse_body,
 )
+from ttsign.server.openapi import ANY, BODY, KEYED, responses
+from ttsign.server.validation import check_body, check_url
 
 router = APIRouter(prefix="/v1", tags=["native"])
+MAX_TOKEN_CHARS = 16384
 
-_SIGN = json_body(
-    {
-        "url": {"type": "string", "example": "https://www.tiktok.com/api/user/detail/?aid=1988"},
-        "method": {"type": "string", "default": "GET"},
-        "body": {"type": "string", "description": "the exact body that will be sent"},
-        "user_agent": {"type": "string"},
-        "ms_token": {"type": "string", "description": "a real msToken to pass through"},
-    },
-    required=("url",),
-)
-_DECODE = json_body({"token": {"type": "string"}}, required=("token",))
+
+def _json(answer: NativeSignOut | DecodeOut) -> Response:
+    return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.post(
     "/sign",
-    openapi_extra=_SIGN,
+    openapi_extra=NATIVE_SIGN_BODY,
     summary="Sign any TikTok URL: signed URL, tokens, headers, navigator",
     responses=responses(NativeSignOut, *ANY, *KEYED, *BODY),
 )
-async def v1_sign(request: Request) -> JSONResponse:
+async def v1_sign(request: Request) -> Response:
     svc = services(request)
-    data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
-    parsed = check_url(field(data, "url", required=True), svc.settings)
-    method = check_method(field(data, "method"))
-    body = check_body(field(data, "body"), svc.settings)
-    ua = check_user_agent(field(data, "user_agent"))
-    ms_token = check_ms_token(field(data, "ms_token"))
-    logs.add_secrets(ms_token, parsed.ms_token)
-    signed = timed_sign(svc, parsed, method, body, ua, ms_token)
-    return JSONResponse({"code": 200, "data": signed.to_dict()})
+    data = parse_body(NativeSignIn, await request.body(), request.headers.get("content-type", ""))
+    parsed = check_url(data.url, svc.settings)
+    body = check_body(data.body, svc.settings)
+    logs.add_secrets(data.ms_token, parsed.ms_token)
+    result = svc.signing.sign(
+        data.url, data.method or "GET", body, data.user_agent or None, data.ms_token, parsed=parsed
+    )
+    return _json(NativeSignOut.of(result.request))
 
 
 @router.post(
     "/decode",
-    openapi_extra=_DECODE,
+    openapi_extra=DECODE_BODY,
     summary="Decode an X-Bogus, X-Gnarly, X-Dynosaur or x-tt-params",
     responses=responses(DecodeOut, *ANY, *KEYED, *BODY),
 )
-async def v1_decode(request: Request) -> JSONResponse:
-    data = parse_json_object(await request.body(), request.headers.get("content-type", ""))
-    token = field(data, "token", required=True)
-    if len(token) > 16384:
-        raise ApiError(413, "token is longer than 16384 characters")
+async def v1_decode(request: Request) -> Response:
+    svc = services(request)
+    token = parse_body(DecodeIn, await request.body(), request.headers.get("content-type", "")).token
+    if len(token) > MAX_TOKEN_CHARS:
+        raise ApiError(413, f"token is longer than {MAX_TOKEN_CHARS} characters")
     try:
-        decoded = decode_token(token)
+        decoded = svc.signing.decode(token)
     except TokenError as exc:
         raise ApiError(400, f"cannot decode token: {exc}") from None
-    return JSONResponse({"code": 200, "data": decoded})
+    return _json(DecodeOut.model_validate({"code": 200, "data": decoded}))
