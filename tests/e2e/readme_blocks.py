@@ -42,11 +42,11 @@ class Command:
 
 
 def blocks(path: Path) -> list[Block]:
-    """Every fenced code block of the Markdown file, in order."""
+    """Every code block of the Markdown file, in order: fenced ones, and indented ones (which have no language)."""
     tokens = MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
     out = []
     for tok in tokens:
-        if tok.type == "fence" and tok.map is not None:
+        if tok.type in {"fence", "code_block"} and tok.map is not None:
             info = tok.info.strip().split()
             out.append(Block(line=tok.map[0] + 1, lang=info[0].lower() if info else "", text=tok.content))
     return out
