@@ -73,6 +73,8 @@ POST_JSON_ROUTES = ("/sign", "/v1/sign", "/v1/decode", "/webcast/sign_url", "/ti
 POST_ROUTES = ("/signature", *POST_JSON_ROUTES)
 GET_ROUTES = (
     "/health",
+    "/livez",
+    "/readyz",
     "/metrics",
     "/docs",
     "/redoc",

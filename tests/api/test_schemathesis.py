@@ -229,7 +229,7 @@ def test_the_failed_key_throttle_429_is_documented(fake_tiktok: FakeTikTok) -> N
 
 
 def test_the_schema_says_which_operations_take_a_key() -> None:
-    public = {"GET /", "GET /health", "GET /metrics"}
+    public = {"GET /", "GET /health", "GET /livez", "GET /readyz", "GET /metrics"}
     assert public <= set(PUBLIC) <= public | {"HEAD /health"}
     assert len(KEYED) == 11 and all(label.split(" ", 1)[1] not in PUBLIC_PATHS for label in KEYED)
     assert set(schema.raw_schema["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}

@@ -1,39 +1,34 @@
 """ttsign.tiktok.rooms against the offline TikTok (real HTTP on 127.0.0.1): api-live first, SIGI_STATE second.
 
-The fake has no switch that breaks api-live alone (``down`` breaks every route), so the fallback tests wrap the
-real ``Upstream`` and send api-live to a path the fake does not serve (a real 404 from the fake) or to a closed
-port (a real connection refusal); the SIGI_STATE page still comes from the fake.
+The fake has no switch that breaks api-live alone (``down`` breaks every route), so the fallback tests give the
+real ``Upstream`` a transport that sends api-live to a path the fake does not serve (a real 404 from the fake) or
+to a closed port (a real connection refusal); the SIGI_STATE page still comes from the fake.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import pytest
 
 from tests.fakes.tiktok import FAKE_ROOM_ID, FAKE_USER, OFFLINE_ROOM_ID, OFFLINE_USER, FakeTikTok
+from tests.fakes.transport import Rewrite, answer, canned
 from tests.unit.conftest import closed_port_base
-from ttsign.tiktok.http import Upstream, UpstreamError, UpstreamResponse
+from ttsign.tiktok.http import TransportError, TransportResponse, Upstream
 from ttsign.tiktok.rooms import RoomError, Rooms, check_room_id, normalize_unique_id
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 API_LIVE = "/api-live/user/room/"
 
 
-class ApiLiveRedirect(Upstream):
-    """The real upstream, except that api-live requests go to `target` + the same path."""
+def api_live_redirect(fake: FakeTikTok, target: str) -> Upstream:
+    """The real upstream, its transport sending api-live requests to `target` + the same path."""
 
-    def __init__(self, fake: FakeTikTok, target: str) -> None:
-        super().__init__(timeout_s=5.0)
-        self.fake_base = fake.base_url
-        self.target = target
+    def rewrite(url: str) -> str:
+        return target + url[len(fake.base_url) :] if url.startswith(fake.base_url + API_LIVE) else url
 
-    async def request(self, method: str, url: str, **kw: Any) -> UpstreamResponse:
-        if url.startswith(self.fake_base + API_LIVE):
-            url = self.target + url[len(self.fake_base) :]
-        return await super().request(method, url, **kw)
+    return Upstream(timeout_s=5.0, transport=Rewrite(rewrite))
 
 
 def make_rooms(up: Upstream, fake: FakeTikTok) -> Rooms:
@@ -49,7 +44,7 @@ def rooms(upstream: Upstream, fake: FakeTikTok) -> Rooms:
 async def fallback_rooms(request: pytest.FixtureRequest, fake: FakeTikTok) -> AsyncIterator[Rooms]:
     """Rooms whose api-live is unusable (a 404 page of the fake, or a refused connection)."""
     target = fake.base_url + "/gone" if request.param == "api-live-404" else closed_port_base()
-    up = ApiLiveRedirect(fake, target)
+    up = api_live_redirect(fake, target)
     yield make_rooms(up, fake)
     await up.close()
 
@@ -304,27 +299,15 @@ async def test_room_endpoints_refuse_a_bad_room_id_before_calling_tiktok(
 # ---- upstream failures: kinds, TikTok's wait, nothing of the upstream's text or address ------------
 
 
-class Canned(Upstream):
-    """Answers every request with one canned response (or raises one error)."""
-
-    def __init__(self, answer: UpstreamResponse | Exception) -> None:
-        super().__init__(timeout_s=1.0)
-        self.answer = answer
-
-    async def request(self, method: str, url: str, **kw: Any) -> UpstreamResponse:
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        return self.answer
-
-
-def canned_rooms(answer: UpstreamResponse | Exception) -> Rooms:
+def canned_rooms(result: TransportResponse | TransportError) -> Rooms:
+    """Rooms over the real `Upstream` whose transport answers every request with `result` (or raises it)."""
     webcast = "https://webcast.tiktok.com/webcast"
-    return Rooms(Canned(answer), www="https://www.tiktok.com", webcast=webcast, user_agent=UA)
+    up = Upstream(timeout_s=1.0, transport=canned(result))
+    return Rooms(up, www="https://www.tiktok.com", webcast=webcast, user_agent=UA)
 
 
-def json_answer(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> UpstreamResponse:
-    body = json.dumps(data).encode()
-    return UpstreamResponse(status, {"content-type": "application/json", **(headers or {})}, {}, body)
+def json_answer(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> TransportResponse:
+    return answer(status, data, headers)
 
 
 @pytest.mark.parametrize("call", ["room_info", "check_alive"])
@@ -351,7 +334,7 @@ async def test_tiktok_429_is_rate_limited_with_its_wait(call: str) -> None:
 
 
 async def test_timeouts_are_timeouts() -> None:
-    rooms = canned_rooms(UpstreamError("timeout", "TikTok timed out"))
+    rooms = canned_rooms(TransportError("timeout"))
     with pytest.raises(RoomError) as exc:
         await rooms.lookup(FAKE_USER)
     assert exc.value.kind == "timeout"

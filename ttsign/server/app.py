@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from ttsign import __version__
 from ttsign.config import Settings, get_settings
-from ttsign.server import cors, logs, openapi
+from ttsign.server import cors, health, logs, openapi
 from ttsign.server.deps import Services, request_id
 from ttsign.server.errors import ApiError, error_response
 from ttsign.server.limits import RateLimiter
@@ -66,7 +66,9 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 50, 100)
+        health.on_startup(_app)  # the signer self-test; /readyz answers 200 once it passed
         yield
+        health.on_shutdown(_app)  # /readyz answers 503 from here on
         await tiktok.close()
 
     app = FastAPI(

@@ -1,10 +1,43 @@
-"""Prometheus metrics (prometheus-client), registered once per process."""
+"""Prometheus metrics (prometheus-client), registered once per process.
+
+Metrics are per process: with `--workers N` each scrape of `/metrics` is answered by one worker, and the
+exposition says so (a `# ttsign:` comment and `ttsign_worker_info{pid, workers}`). For whole-server
+counts run one worker per container (or per port) and let Prometheus sum them. prometheus_client's
+multiprocess mode is not used (it needs a shared directory and gives up the process collector).
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import os
+import platform
+
+from prometheus_client import (
+    GC_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+
+from ttsign import __version__
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)  # process_cpu_seconds_total, process_resident_memory_bytes, open fds ...
+PlatformCollector(registry=REGISTRY)  # python_info
+REGISTRY.register(GC_COLLECTOR)  # python_gc_*
+
+BUILD = Info("ttsign_build", "The running ttsign: version and Python", registry=REGISTRY)
+BUILD.info({"version": __version__, "python": platform.python_version()})
+WORKER = Gauge(
+    "ttsign_worker_info",
+    "1 for the worker process answering this scrape (metrics are per worker)",
+    ["pid", "workers"],
+    registry=REGISTRY,
+)
 
 REQUESTS = Counter(
     "ttsign_http_requests", "HTTP requests by route and status", ["route", "method", "status"], registry=REGISTRY
@@ -24,6 +57,36 @@ SIGN_LATENCY = Histogram(
     registry=REGISTRY,
 )
 RATE_LIMITED = Counter("ttsign_rate_limited", "Requests refused by rate limits", ["route", "limit"], registry=REGISTRY)
-UPSTREAM = Counter(
-    "ttsign_upstream_requests", "Calls to TikTok by endpoint and outcome", ["endpoint", "outcome"], registry=REGISTRY
+
+UPSTREAM_REQUESTS = Counter(
+    "ttsign_upstream_requests",
+    "Calls to TikTok (redirects followed) by upstream base, outcome (answered, timeout, unreachable, redirect, "
+    "too_large, cancelled) and status class (2xx..5xx, none)",
+    ["upstream", "outcome", "status_class"],
+    registry=REGISTRY,
 )
+UPSTREAM_LATENCY = Histogram(
+    "ttsign_upstream_request_seconds",
+    "Time of one call to TikTok (all its hops), by upstream base",
+    ["upstream"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+POOL_IDENTITIES = Gauge("ttsign_identity_pool_identities", "Anonymous TikTok identities held", registry=REGISTRY)
+POOL_CONNECTS_LEFT = Gauge(
+    "ttsign_identity_pool_connects_left",
+    "Connects the held identities may still make this hour (their pace limits)",
+    registry=REGISTRY,
+)
+POOL_MAX = Gauge("ttsign_identity_pool_max_identities", "How many identities the pool may grow to", registry=REGISTRY)
+
+
+def exposition(workers: int = 1) -> bytes:
+    """The Prometheus text for this process, saying that it is one worker's."""
+    pid = str(os.getpid())
+    WORKER.clear()
+    WORKER.labels(pid, str(workers)).set(1)
+    note = f"# ttsign: per-worker metrics: this is pid {pid}, one of {workers} worker(s)"
+    if workers > 1:
+        note += "; a scrape reaches whichever worker accepts it, so counts here are that worker's alone"
+    return note.encode() + b"\n" + generate_latest(REGISTRY)

@@ -33,7 +33,9 @@ from ttsign.server.limits import RateLimiter
 
 _RID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _LENGTH = re.compile(r"[0-9]{1,18}")
-PUBLIC_PATHS = frozenset({"/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+PUBLIC_PATHS = frozenset(
+    {"/", "/health", "/livez", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
+)
 PUBLIC_PREFIX = "/docs/assets/"  # the docs pages' scripts and styles, served from the package
 UNMETERED_PATHS = frozenset({"/webcast/rate_limits"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})

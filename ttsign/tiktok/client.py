@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ttsign.algorithms.navigator import get_preset
 from ttsign.config import Settings
-from ttsign.tiktok.http import Upstream
+from ttsign.tiktok.http import Transport, Upstream
 from ttsign.tiktok.identity_pool import IdentityPool, TtwidIssuer
 from ttsign.tiktok.rooms import Rooms
 from ttsign.tiktok.webcast import AutoStrategy, ConnectStrategy, DirectStrategy, RelayStrategy, WsUrlSigner
@@ -19,10 +19,14 @@ def caller_budget_s(settings: Settings) -> float:
 
 
 class TikTokClient:
-    def __init__(self, settings: Settings, *, ws_signer: WsUrlSigner | None = None) -> None:
+    """`transport` replaces the HTTP wire (curl_cffi) under the real `Upstream`, e.g. a test's fake."""
+
+    def __init__(
+        self, settings: Settings, *, ws_signer: WsUrlSigner | None = None, transport: Transport | None = None
+    ) -> None:
         ua = get_preset(settings.browser_preset).user_agent
         self.budget_s = caller_budget_s(settings)
-        self.upstream = Upstream.from_settings(settings)  # proxy, timeout, body cap, redirect hosts
+        self.upstream = Upstream.from_settings(settings, transport=transport)  # proxy, timeout, caps, hosts
         self.issuer = TtwidIssuer(self.upstream, ttwid_url=settings.ttwid_url, www=settings.tiktok_www, user_agent=ua)
         self.pool = IdentityPool(
             self.issuer.issue,

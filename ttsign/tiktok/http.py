@@ -9,6 +9,12 @@ hops and only to the configured TikTok hosts (`redirect_hosts`); every answer's 
 at `max_bytes` while it arrives (a gzip bomb is aborted after a few MiB, not inflated); a request's
 hops share one deadline of `timeout_s`; and error messages name the upstream ("TikTok webcast"), never
 its address or what it sent.
+
+The wire itself is a seam: `Upstream` sends each hop through a `Transport` (`CurlTransport`, curl_cffi
+impersonating Chrome, unless another is passed), so tests inject a fake transport instead of subclassing.
+Every call's outcome is recorded (`Upstream.observed`, read by `/health`), counted and timed in the
+Prometheus metrics, and logged at debug (upstream name, method, path without its query, status or error
+kind, milliseconds): never a cookie, msToken or query value.
 """
 
 from __future__ import annotations
@@ -20,12 +26,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+import structlog
 from ada_url import URL
 from curl_cffi import requests as cffi
 from curl_cffi.curl import CURL_WRITEFUNC_ERROR, CurlError
 from curl_cffi.requests.exceptions import DNSError, IncompleteRead, SSLError, Timeout
+
+from ttsign.server import logs, metrics
 
 if TYPE_CHECKING:
     from ttsign.config import Settings
@@ -234,12 +243,192 @@ def _href(url: str) -> str:
     return u.href if u is not None else url
 
 
+# ---- the wire: a transport sends one hop -------------------------------------------------------
+
+
+class TransportError(Exception):
+    """One hop failed below HTTP. `kind`: 'unreachable', 'timeout' or 'too_large'; `reason` is a short
+    cause ("connection refused") with nothing of the address or of what the upstream sent."""
+
+    def __init__(self, kind: str, reason: str = "") -> None:
+        super().__init__(reason or kind)
+        self.kind = kind
+        self.reason = reason
+
+
+@dataclass
+class TransportResponse:
+    """One hop's answer: `headers` lower-cased (repeated ones joined by ", "), `set_cookies` the raw
+    `Set-Cookie` values, `body` decoded (at most the request's `max_bytes`), `url` the URL as sent."""
+
+    status: int
+    headers: dict[str, str]
+    set_cookies: list[str] = field(default_factory=list)
+    body: bytes = b""
+    url: str = ""
+
+
+class Transport(Protocol):
+    """Sends one HTTP exchange, no redirects followed (`Upstream` follows them, within its policy).
+
+    `params` are added to `url`'s query; `body` is sent as is (with the headers given). The transport
+    stops reading past `max_bytes` of decoded body (`TransportError('too_large')`) and after `timeout_s`
+    (`TransportError('timeout')`); any other failure is `TransportError('unreachable', reason)`.
+    """
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout_s: float,
+        max_bytes: int,
+    ) -> TransportResponse: ...
+
+    async def close(self) -> None: ...
+
+
+class CurlTransport:
+    """The default transport: one curl_cffi session impersonating Chrome (TLS and HTTP/2 fingerprint)."""
+
+    def __init__(self, *, proxy: str = "", timeout_s: float = 10.0, impersonate: str = IMPERSONATE) -> None:
+        self._proxy = proxy or None
+        self._timeout = timeout_s
+        self._impersonate = impersonate
+        self._session: cffi.AsyncSession | None = None
+
+    def _s(self) -> cffi.AsyncSession:
+        if self._session is None:
+            self._session = cffi.AsyncSession(
+                impersonate=self._impersonate,  # type: ignore[arg-type]
+                proxy=self._proxy,
+                timeout=self._timeout,
+                allow_redirects=False,  # followed by `Upstream.request`, within its redirect hosts
+                discard_cookies=True,  # no shared jar: each identity sends only its own cookies
+            )
+        return self._session
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeout_s: float,
+        max_bytes: int,
+    ) -> TransportResponse:
+        collected = bytearray()
+        over = False
+
+        def collect(chunk: bytes) -> int:
+            nonlocal over
+            if len(collected) + len(chunk) > max_bytes:
+                over = True
+                return CURL_WRITEFUNC_ERROR  # curl stops reading and inflating right here
+            collected.extend(chunk)
+            return len(chunk)
+
+        try:
+            r = await self._s().request(
+                method,  # type: ignore[arg-type]
+                url,
+                params=dict(params) if params else None,
+                headers=dict(headers),
+                data=body,
+                timeout=max(timeout_s, 0.001),
+                content_callback=collect,
+            )
+        except CurlError as exc:
+            if over:
+                raise TransportError("too_large") from None
+            if isinstance(exc, Timeout):  # curl_cffi's exception type, never the message text
+                raise TransportError("timeout") from None
+            raise TransportError("unreachable", _reason(exc)) from None
+        raw_cookies = r.headers.get_list("set-cookie") if hasattr(r.headers, "get_list") else []
+        return TransportResponse(
+            r.status_code,
+            {k.lower(): v for k, v in r.headers.items()},
+            list(raw_cookies or []),
+            bytes(collected),
+            r.url or url,
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+# ---- what was observed of each upstream --------------------------------------------------------
+
+CIRCUIT_OPEN_AFTER = 3
+"""Consecutive failures after which an upstream's circuit reads `open` (reported, calls still tried)."""
+
+
+@dataclass
+class Observation:
+    """What one upstream base did lately: the last call's outcome and time, the last error, the run of
+    consecutive failures. A failure is no usable answer (timeout, unreachable, redirect refused, too large)
+    or a 429 / 5xx; any other answer is a success. Times are unix seconds."""
+
+    calls: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    last_outcome: str = ""  # 'ok', or the failure kind (timeout, unreachable, redirect, too_large, http_503, ...)
+    last_status: int = 0
+    last_at: float = 0.0
+    last_ms: float = 0.0
+    last_ok_at: float = 0.0
+    last_error: str = ""
+    last_error_at: float = 0.0
+
+    @property
+    def circuit(self) -> str:
+        return "open" if self.consecutive_failures >= CIRCUIT_OPEN_AFTER else "closed"
+
+    def record(self, outcome: str, status: int, ms: float, at: float) -> None:
+        self.calls += 1
+        self.last_outcome, self.last_status, self.last_at, self.last_ms = outcome, status, at, ms
+        if outcome == "ok":
+            self.consecutive_failures = 0
+            self.last_ok_at = at
+        else:
+            self.failures += 1
+            self.consecutive_failures += 1
+            self.last_error, self.last_error_at = outcome, at
+
+
+def _failure_of(status: int) -> str:
+    """'ok' for a usable answer, else the failure kind of an HTTP status (429 and 5xx)."""
+    if status == 429:
+        return "rate_limited"
+    return f"http_{status}" if status >= 500 else "ok"
+
+
+def _label(name: str) -> str:
+    """The metric/health label of an upstream name: "TikTok webcast socket" -> "webcast_socket"."""
+    short = name.removeprefix("TikTok").strip().replace(" ", "_")
+    return short or "other"
+
+
+def _path(url: str) -> str:
+    """The path of `url` without its query: what a log line may show."""
+    u = _parse(url)
+    return u.pathname if u is not None else "?"
+
+
 class Upstream:
-    """A shared async session; one per server process.
+    """A shared async client; one per server process.
 
     `redirect_hosts` (see `redirect_hosts()`) is where redirects may lead; when None, only to the
     host and port of the request itself. `names` maps base URLs to what error messages call them
-    (longest prefix wins; "TikTok" otherwise).
+    (longest prefix wins; "TikTok" otherwise). `transport` sends each hop (default: a `CurlTransport`
+    with `proxy`, `timeout_s` and `impersonate`); `clock` stamps observations (unix seconds).
     """
 
     def __init__(
@@ -252,18 +441,22 @@ class Upstream:
         max_redirects: int = MAX_REDIRECTS,
         redirect_hosts: Iterable[str] | None = None,
         names: Mapping[str, str] | None = None,
+        transport: Transport | None = None,
+        clock: Any = time.time,
     ) -> None:
         self._timeout = timeout_s
-        self._proxy = proxy or None
-        self._impersonate = impersonate
+        self.transport: Transport = transport or CurlTransport(
+            proxy=proxy, timeout_s=timeout_s, impersonate=impersonate
+        )
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.redirect_hosts = frozenset(redirect_hosts) if redirect_hosts is not None else None
         self._names = sorted((names or {}).items(), key=lambda kv: -len(kv[0]))
-        self._session: cffi.AsyncSession | None = None
+        self._clock = clock
+        self.observed: dict[str, Observation] = {_label(name): Observation() for _, name in self._names}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Upstream:
+    def from_settings(cls, settings: Settings, *, transport: Transport | None = None) -> Upstream:
         """The upstream of a `ttsign.config.Settings`: its proxy, timeout, caps and TikTok bases."""
         bases = {
             settings.webcast_url: "TikTok webcast",
@@ -278,18 +471,8 @@ class Upstream:
             max_redirects=settings.upstream_max_redirects,
             redirect_hosts=redirect_hosts(*bases),
             names=bases,
+            transport=transport,
         )
-
-    def _s(self) -> cffi.AsyncSession:
-        if self._session is None:
-            self._session = cffi.AsyncSession(
-                impersonate=self._impersonate,  # type: ignore[arg-type]
-                proxy=self._proxy,
-                timeout=self._timeout,
-                allow_redirects=False,  # followed by `request`, within `redirect_hosts`
-                discard_cookies=True,  # no shared jar: each identity sends only its own cookies
-            )
-        return self._session
 
     def name_of(self, url: str) -> str:
         """What messages call the upstream of `url` ("TikTok webcast"), never its address."""
@@ -307,36 +490,80 @@ class Upstream:
         json_body: Any = None,
         timeout_s: float | None = None,
     ) -> UpstreamResponse:
-        """One answer, redirects followed; every hop shares one deadline (`timeout_s`, default the session's)."""
+        """One answer, redirects followed; every hop shares one deadline (`timeout_s`, default the session's).
+
+        Its outcome is observed, counted, timed and logged at debug (see the module's docstring).
+        """
         name = self.name_of(url)
+        started = time.perf_counter()
+        kind, status = "cancelled", 0  # kind: 'answered' or how it failed (the metric's outcome label)
+        try:
+            resp = await self._request(name, method, url, params, headers, cookies, data, json_body, timeout_s)
+        except UpstreamError as exc:
+            kind, status = exc.kind, exc.status
+            raise
+        else:
+            kind, status = "answered", resp.status
+            return resp
+        finally:  # a CancelledError (the caller's own deadline) passes through as 'cancelled'
+            self._observe(name, method, url, kind, status, time.perf_counter() - started)
+
+    def _observe(self, name: str, method: str, url: str, kind: str, status: int, elapsed: float) -> None:
+        label = _label(name)
+        ms = round(elapsed * 1000, 1)
+        metrics.UPSTREAM_REQUESTS.labels(label, kind, f"{status // 100}xx" if status else "none").inc()
+        metrics.UPSTREAM_LATENCY.labels(label).observe(elapsed)
+        outcome = _failure_of(status) if kind == "answered" else kind
+        if kind != "cancelled":  # the caller giving up says nothing about TikTok
+            self.observed.setdefault(label, Observation()).record(outcome, status, ms, self._clock())
+        if structlog.is_configured():  # by `logs.configure` (a library user's stdout gets no debug lines)
+            logs.get_logger("ttsign.upstream").debug(
+                "upstream", upstream=label, method=method, path=_path(url), status=status, outcome=outcome, ms=ms
+            )
+
+    async def _request(
+        self,
+        name: str,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        cookies: Mapping[str, str] | None,
+        data: bytes | str | None,
+        json_body: Any,
+        timeout_s: float | None,
+    ) -> UpstreamResponse:
         hdrs = dict(headers or {})
         if cookies:
             hdrs["Cookie"] = cookie_header(cookies)
+        body: bytes | None = data.encode("utf-8") if isinstance(data, str) else data
+        if json_body is not None:  # as curl_cffi's json= does: compact JSON, its Content-Type unless given
+            body = json.dumps(json_body, separators=(",", ":")).encode()
+            if not any(k.lower() == "content-type" for k in hdrs):
+                hdrs["Content-Type"] = "application/json"
         total = self._timeout if timeout_s is None else timeout_s
         deadline = time.monotonic() + total
         set_cookies: dict[str, str] = {}
         seen: set[tuple[str, str]] = set()
         hops = 0
         while True:
-            r, body = await self._hop(name, method, url, (deadline, total), params, hdrs, data, json_body)
+            r = await self._hop(name, method, url, (deadline, total), params, hdrs, body)
             origin = r.url or url
             seen.add((method, _href(origin)))
-            raw_cookies = r.headers.get_list("set-cookie") if hasattr(r.headers, "get_list") else []
-            set_cookies.update(parse_set_cookies(list(raw_cookies)))
+            set_cookies.update(parse_set_cookies(r.set_cookies))
             location = r.headers.get("location")
-            if r.status_code not in REDIRECT_STATUSES or not location:
-                headers_out = {k.lower(): v for k, v in r.headers.items()}
-                return UpstreamResponse(r.status_code, headers_out, set_cookies, body)
+            if r.status not in REDIRECT_STATUSES or not location:
+                return UpstreamResponse(r.status, r.headers, set_cookies, r.body)
             hops += 1
             if hops > self.max_redirects:
                 raise UpstreamError("redirect", f"{name} redirected more than {self.max_redirects} times")
             target = redirect_target(location, origin, self.redirect_hosts)
             if target is None:
                 raise UpstreamError("redirect", f"{name} redirected outside TikTok's hosts (refused)")
-            if r.status_code in (301, 302, 303) and method != "HEAD":
+            if r.status in (301, 302, 303) and method != "HEAD":
                 if method != "GET":
                     hdrs = {k: v for k, v in hdrs.items() if k.lower() != "content-type"}
-                method, data, json_body = "GET", None, None
+                method, body = "GET", None
             if _host(target) != _host(origin):
                 hdrs = {k: v for k, v in hdrs.items() if k.lower() != "cookie"}  # as curl and browsers do
             if (method, target) in seen:
@@ -352,43 +579,23 @@ class Upstream:
         limit: tuple[float, float],
         params: Mapping[str, str] | None,
         headers: dict[str, str],
-        data: bytes | str | None,
-        json_body: Any,
-    ) -> tuple[Any, bytes]:
-        """One HTTP exchange, its decoded body collected up to `max_bytes` (aborted past it)."""
+        body: bytes | None,
+    ) -> TransportResponse:
+        """One HTTP exchange through the transport, within what is left of the deadline."""
         deadline, total = limit
         budget = deadline - time.monotonic()
         if budget < 0.001:
             raise UpstreamError("timeout", f"{name} timed out after {total:g} s")
-        body = bytearray()
-        over = False
-
-        def collect(chunk: bytes) -> int:
-            nonlocal over
-            if len(body) + len(chunk) > self.max_bytes:
-                over = True
-                return CURL_WRITEFUNC_ERROR  # curl stops reading and inflating right here
-            body.extend(chunk)
-            return len(chunk)
-
         try:
-            r = await self._s().request(
-                method,  # type: ignore[arg-type]
-                url,
-                params=dict(params) if params else None,
-                headers=headers,
-                data=data,
-                json=json_body,
-                timeout=max(budget, 0.001),
-                content_callback=collect,
+            return await self.transport.send(
+                method, url, params=params, headers=headers, body=body, timeout_s=budget, max_bytes=self.max_bytes
             )
-        except CurlError as exc:
-            if over:
+        except TransportError as exc:
+            if exc.kind == "too_large":
                 raise UpstreamError("too_large", f"{name} answered more than {self.max_bytes} bytes") from None
-            if isinstance(exc, Timeout):
+            if exc.kind == "timeout":
                 raise UpstreamError("timeout", f"{name} timed out after {total:g} s") from None
-            raise UpstreamError("unreachable", f"{name} unreachable ({_reason(exc)})") from None
-        return r, bytes(body)
+            raise UpstreamError("unreachable", f"{name} unreachable ({exc.reason or 'network error'})") from None
 
     async def get(self, url: str, **kw: Any) -> UpstreamResponse:
         return await self.request("GET", url, **kw)
@@ -397,9 +604,7 @@ class Upstream:
         return await self.request("POST", url, **kw)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.transport.close()
 
 
 def _reason(exc: CurlError) -> str:

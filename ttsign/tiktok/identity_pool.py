@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ttsign.tiktok.failures import RATE_LIMITED, TIMEOUT, UNREACHABLE, describe, kind_of, retry_after_of
 from ttsign.tiktok.http import Upstream, UpstreamError, UpstreamResponse
@@ -274,6 +275,30 @@ class IdentityPool:
 
     def size(self) -> int:
         return len(self._items)
+
+    def stats(self) -> dict[str, Any]:
+        """What `/health` and the metrics show: counts, ages and pace, never a cookie or token value."""
+        now = self._clock()
+        self._prune(now)
+        items = [
+            {
+                "age_s": round(now - i.created, 1),
+                "expires_in_s": round(max(0.0, self.ttl_s - (now - i.created)), 1),
+                "connects_last_hour": len(i.connects),
+                "connects_left": max(0, self.connects_per_hour - len(i.connects)),
+                "has_ms_token": bool(i.ms_token),
+            }
+            for i in self._items
+        ]
+        return {
+            "identities": len(items),
+            "max_identities": self.max_identities,
+            "connects_per_hour": self.connects_per_hour,
+            "ttl_s": self.ttl_s,
+            "connects_left": sum(int(i["connects_left"]) for i in items),
+            "fetch_in_flight": self._inflight is not None and not self._inflight.done(),
+            "items": items,
+        }
 
     async def close(self) -> None:
         """Cancel a fetch still in flight (server shutdown)."""
