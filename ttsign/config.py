@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     rate_limit_minute: int = Field(120, ge=0, validation_alias=_env("RATE_LIMIT_MINUTE"))
     rate_limit_hour: int = Field(3000, ge=0, validation_alias=_env("RATE_LIMIT_HOUR"))
     rate_limit_day: int = Field(30000, ge=0, validation_alias=_env("RATE_LIMIT_DAY"))
+    open_rate_limit: bool = Field(False, validation_alias=_env("OPEN_RATE_LIMIT"))  # open mode: limit signing too
     store: str = Field("memory", validation_alias=_env("STORE"))
     allowed_hosts: str = Field("tiktok.com,tiktokv.com,tiktokcdn.com", validation_alias=_env("ALLOWED_HOSTS"))
     max_url_bytes: int = Field(8192, validation_alias=_env("MAX_URL_BYTES"))

@@ -10,6 +10,9 @@ import pytest
 from ttsign.server.auth import check_key, is_loopback
 
 ROOM = "https://www.tiktok.com/@someone/live"
+# Open mode leaves the signing routes unlimited unless TTSIGN_OPEN_RATE_LIMIT (tests/api/test_open_mode_limits.py);
+# these tests are about the limits themselves, so they turn it on.
+LIMITED = {"open_rate_limit": True}
 
 
 def _sign(client, **headers):
@@ -46,7 +49,7 @@ def test_is_loopback():
 
 
 def test_429_shape_and_headers(make_client):
-    c = make_client(rate_limit_minute=3, rate_limit_hour=0, rate_limit_day=0)
+    c = make_client(rate_limit_minute=3, rate_limit_hour=0, rate_limit_day=0, **LIMITED)
     for _ in range(3):
         assert _sign(c).status_code == 200
     r = _sign(c)
@@ -68,7 +71,7 @@ def test_429_shape_and_headers(make_client):
 
 
 def test_rate_limits_route_reports_usage(make_client):
-    c = make_client(rate_limit_minute=10, rate_limit_hour=100, rate_limit_day=0)
+    c = make_client(rate_limit_minute=10, rate_limit_hour=100, rate_limit_day=0, **LIMITED)
     _sign(c)
     _sign(c)
     r = c.get("/webcast/rate_limits")
@@ -80,7 +83,7 @@ def test_rate_limits_route_reports_usage(make_client):
 
 
 def test_refused_call_does_not_drain_other_windows(make_client):
-    c = make_client(rate_limit_minute=1, rate_limit_hour=5, rate_limit_day=0)
+    c = make_client(rate_limit_minute=1, rate_limit_hour=5, rate_limit_day=0, **LIMITED)
     _sign(c)
     for _ in range(3):
         assert _sign(c).status_code == 429

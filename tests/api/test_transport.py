@@ -175,6 +175,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         TTSIGN_MAX_HEADER_BYTES=str(MAX_HEADER_BYTES),
         TTSIGN_SHUTDOWN_TIMEOUT="1",
         TTSIGN_RATE_LIMIT_MINUTE="3",
+        TTSIGN_OPEN_RATE_LIMIT="true",  # the per-IP limit on /signature (open mode leaves signing unlimited)
     )
     yield srv
     srv.stop()
@@ -334,7 +335,9 @@ def test_forwarded_for_is_ignored_by_default(server: Server) -> None:
 
 
 def test_forwarded_for_is_honoured_from_a_trusted_proxy(tmp_path: Path) -> None:
-    srv = Server(tmp_path, TTSIGN_TRUSTED_PROXIES="127.0.0.1,::1", TTSIGN_RATE_LIMIT_MINUTE="3")
+    srv = Server(
+        tmp_path, TTSIGN_TRUSTED_PROXIES="127.0.0.1,::1", TTSIGN_RATE_LIMIT_MINUTE="3", TTSIGN_OPEN_RATE_LIMIT="1"
+    )
     try:
         assert _statuses_with_rotating_xff(srv, 6) == [200] * 6  # one bucket per forwarded client
         assert _statuses_with_rotating_xff(srv, 4, same=True) == [200, 200, 200, 429]

@@ -51,7 +51,7 @@ async def test_tiktoklive_denial_is_premium_error(ttsign_server):
 
 
 async def test_tiktoklive_signer_on_our_429_reports_not_crashes(ttsign_server):
-    srv = ttsign_server(rate_limit_minute=1, rate_limit_hour=0, rate_limit_day=0)
+    srv = ttsign_server(rate_limit_minute=1, rate_limit_hour=0, rate_limit_day=0, open_rate_limit=True)
     await _ttl_sign(srv.url, GIFT_URL)
     # TikTokLive's sign_url path has no 429 branch (SignatureRateLimitError is raised on its
     # /webcast/fetch path); our 429 JSON surfaces as its own UnexpectedSignatureError, not a crash.

@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ttsign import __version__
+from ttsign.api_keys import load_keys
 from ttsign.config import Settings, get_settings
 from ttsign.server import cors, health, logs, openapi
 from ttsign.server.deps import Services, request_id
 from ttsign.server.errors import ApiError, error_response
-from ttsign.server.limits import RateLimiter
-from ttsign.server.middleware import PUBLIC_PREFIX, RequestGuard
+from ttsign.server.middleware import PUBLIC_PREFIX, install_pipeline, make_limiter
 from ttsign.server.routes import connect, ops, origin, pages, sign_url, v1
 from ttsign.signing.factory import make_signer as make_signer  # re-exported: the factory moved to the signing layer
 from ttsign.signing.factory import make_ws_signer as make_ws_signer
@@ -49,14 +49,8 @@ def make_store(settings: Settings) -> Any:
 def create_app(settings: Settings | None = None, *, signer: Signer | None = None, upstream: Any = None) -> FastAPI:
     settings = settings or get_settings()
     logs.configure(settings.log_level, settings.log_json)
-    limiter = RateLimiter(
-        make_store(settings),
-        {
-            "rate_limit_minute": settings.rate_limit_minute,
-            "rate_limit_hour": settings.rate_limit_hour,
-            "rate_limit_day": settings.rate_limit_day,
-        },
-    )
+    keys = load_keys(settings.api_keys, settings.api_keys_file)
+    limiter = make_limiter(settings, keys, make_store(settings))
     tiktok = upstream if upstream is not None else TikTokClient(settings, ws_signer=make_ws_signer(settings))
 
     @asynccontextmanager
@@ -103,13 +97,11 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
     for module in ROUTE_MODULES:
         app.include_router(module.router)
     openapi.install(app)
-    app.add_middleware(
-        RequestGuard,
-        api_keys=settings.api_key_set(),
+    install_pipeline(
+        app,
+        settings,
+        keys=keys.keys,
         limiter=limiter,
-        max_request_bytes=settings.max_url_bytes + settings.max_body_bytes + 8192,
-        body_timeout_s=settings.body_timeout_s,
-        auth_failures_per_minute=settings.auth_failures_per_minute,
         logger=logs.get_logger("ttsign.http"),
         routes=[r for module in ROUTE_MODULES for r in module.router.routes],
     )

@@ -38,6 +38,25 @@ def check_key(presented: str, keys: frozenset[str]) -> bool:
     return ok
 
 
+class KeyRing:
+    """The configured keys, encoded once, each with its caller id (what the auth middleware checks against)."""
+
+    def __init__(self, keys: frozenset[str]) -> None:
+        self._keys = tuple((k.encode("utf-8"), key_id(k)) for k in sorted(keys))
+
+    def __bool__(self) -> bool:
+        return bool(self._keys)
+
+    def caller_of(self, presented: str) -> str | None:
+        """The caller id of a right key, else None; every key is compared, in constant time, whatever matches."""
+        p = presented.encode("utf-8", "replace")
+        found = None
+        for key, caller in self._keys:
+            if hmac.compare_digest(p, key):
+                found = caller
+        return found
+
+
 def is_loopback(host: str) -> bool:
     """True only for a bind address other machines cannot reach: 127.0.0.0/8, ::1 or `localhost`.
 

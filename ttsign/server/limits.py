@@ -1,15 +1,21 @@
-"""Per-caller rate limits: minute / hour / day token buckets over a `RateStore`."""
+"""Per-caller rate limits: minute / hour / day token buckets over a `RateStore`.
+
+Every caller gets the server's limits (`TTSIGN_RATE_LIMIT_MINUTE` / `_HOUR` / `_DAY`) unless `overrides`
+gives it its own (a key's line in the keys file, see `ttsign.api_keys`). A limit of 0 is no limit.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ttsign.store.base import BucketState, RateStore
 
 WINDOWS = (("rate_limit_minute", 60.0), ("rate_limit_hour", 3600.0), ("rate_limit_day", 86400.0))
+
+Window = tuple[str, int, float]  # (label, limit, window_s)
 
 
 @dataclass(frozen=True)
@@ -23,7 +29,6 @@ class LimitStatus:
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    statuses: tuple[LimitStatus, ...]
     blocked_by: LimitStatus | None = None
 
     def headers_429(self, now: float) -> dict[str, str]:
@@ -45,36 +50,47 @@ class Decision:
         }
 
 
+ALLOWED = Decision(True)
+
+
+def _active(limits: Mapping[str, int]) -> tuple[Window, ...]:
+    return tuple((label, limits.get(label, 0), window) for label, window in WINDOWS if limits.get(label, 0) > 0)
+
+
 class RateLimiter:
-    def __init__(self, store: RateStore, limits: dict[str, int], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: RateStore,
+        limits: Mapping[str, int],
+        clock: Callable[[], float] = time.time,
+        overrides: Mapping[str, Mapping[str, int]] | None = None,
+    ) -> None:
+        """`limits` by label (`rate_limit_minute` ...); `overrides` maps a caller id to its own full set."""
         self.store = store
-        self.limits = [(label, limits.get(label, 0), window) for label, window in WINDOWS]
         self.clock = clock
+        self._default = _active(limits)
+        self._by_caller = {caller: _active(own) for caller, own in (overrides or {}).items()}
+
+    def windows(self, caller: str) -> tuple[Window, ...]:
+        """The limits that apply to `caller`: (label, limit, window_s) for every window with a limit."""
+        return self._by_caller.get(caller, self._default)
 
     def hit(self, caller: str) -> Decision:
-        """Take one token from each window; refuse if any window is empty.
-
-        The windows are checked first without taking, so a refused call does not drain the others.
-        """
+        """Take one token from each of the caller's windows, or refuse (and take none) if any is empty."""
+        active = self._by_caller.get(caller, self._default)
+        if not active:
+            return ALLOWED
         now = self.clock()
-        active = [(lbl, lim, win) for lbl, lim, win in self.limits if lim > 0]
-        for label, limit, window in active:
-            st = self.store.peek(f"{caller}:{label}", limit, window, now)
-            if not st.allowed:
-                blocked = LimitStatus(label, limit, window, st)
-                return Decision(False, (blocked,), blocked)
-        statuses = []
-        for label, limit, window in active:
-            st = self.store.take(f"{caller}:{label}", limit, window, now)
-            statuses.append(LimitStatus(label, limit, window, st))
-            if not st.allowed:  # lost a race with another request
-                return Decision(False, tuple(statuses), statuses[-1])
-        return Decision(True, tuple(statuses))
+        blocked = self.store.take_all([(f"{caller}:{label}", limit, window) for label, limit, window in active], now)
+        if blocked < 0:
+            return ALLOWED
+        label, limit, window = active[blocked]
+        status = LimitStatus(label, limit, window, self.store.peek(f"{caller}:{label}", limit, window, now))
+        return Decision(False, status)
 
     def status(self, caller: str) -> list[LimitStatus]:
         now = self.clock()
         return [
-            LimitStatus(lbl, lim, win, self.store.peek(f"{caller}:{lbl}", lim, win, now))
-            for lbl, lim, win in self.limits
-            if lim > 0
+            LimitStatus(label, limit, window, self.store.peek(f"{caller}:{label}", limit, window, now))
+            for label, limit, window in self.windows(caller)
         ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
-from ttsign.store.base import BucketState
+from ttsign.store.base import Bucket, BucketState
 
 
 class MemoryRateStore:
@@ -39,6 +40,21 @@ class MemoryRateStore:
                 self._evict(now, window_s)
             self._buckets[key] = (tokens, now)
             return self._state(allowed, tokens, capacity, window_s)
+
+    def take_all(self, buckets: Sequence[Bucket], now: float) -> int:
+        with self._lock:
+            levels = []
+            for index, (key, capacity, window_s) in enumerate(buckets):
+                level = self._level(key, capacity, window_s, now) if capacity > 0 else 1.0
+                if level < 1:
+                    return index
+                levels.append(level)
+            for (key, capacity, window_s), level in zip(buckets, levels, strict=True):
+                if capacity > 0:
+                    if len(self._buckets) >= self._max_keys and key not in self._buckets:
+                        self._evict(now, window_s)
+                    self._buckets[key] = (level - 1, now)
+            return -1
 
     def peek(self, key: str, capacity: int, window_s: float, now: float) -> BucketState:
         if capacity <= 0:

@@ -1,0 +1,54 @@
+"""API-key auth: who the caller is, and whether it may call.
+
+Public paths (`/health`, `/metrics`, the docs) need no key. With no keys configured (open mode, loopback
+only) every caller may call and is named by its address (`ip:127.0.0.1`). With keys, an address that has
+used up its failed attempts gets a 429 first (`ttsign.server.auth_throttle`), then a missing or wrong key
+is a 401 with `WWW-Authenticate`; a right key names the caller by the key's id (`key:` and a hash, never the
+key). The caller goes on `scope["state"]["caller"]` for the rate limits and the access log.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ttsign.server.auth import WWW_AUTHENTICATE, KeyRing, extract_key
+from ttsign.server.auth_throttle import AuthThrottle
+from ttsign.server.errors import ApiError
+from ttsign.server.pipeline.asgi import PathSet, client_address, request_headers, send_error
+
+PUBLIC_CALLER = "public"
+
+
+class ApiKeyAuth:
+    def __init__(self, app: ASGIApp, *, keys: KeyRing, throttle: AuthThrottle, public: PathSet) -> None:
+        self.app = app
+        self.keys = keys
+        self.throttle = throttle
+        self.public = public
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = scope.setdefault("state", {})
+        if scope["path"] in self.public:
+            state["caller"] = PUBLIC_CALLER
+        elif not self.keys:
+            state["caller"] = "ip:" + client_address(scope)
+        else:
+            try:
+                state["caller"] = self._caller(scope)
+            except ApiError as err:
+                return await send_error(send, err)
+        await self.app(scope, receive, send)
+
+    def _caller(self, scope: Scope) -> str:
+        address = client_address(scope)
+        self.throttle.check(address)
+        key = extract_key(request_headers(scope))
+        if not key:
+            raise ApiError(401, "missing API key: send it in the X-Api-Key header", headers=WWW_AUTHENTICATE)
+        caller = self.keys.caller_of(key)
+        if caller is None:
+            self.throttle.failed(address)
+            raise ApiError(401, "invalid API key (check TTSIGN_API_KEYS on the server)", headers=WWW_AUTHENTICATE)
+        return caller
