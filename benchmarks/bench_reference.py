@@ -8,7 +8,7 @@ fields and **the same 48-byte key** (the key sets the number of ChaCha rounds, 5
 keys are two different workloads), and the tokens are compared before any time is reported: a ratio is
 printed only for a key whose two tokens are byte-identical. Each key is timed warm, back to back.
 Measured this way ttsign is *slower* than the JIT-compiled JS encoder, and more so as the rounds grow
-(ours costs about 2 us more per 4 rounds; the reference's cost barely moves): on a quiet 2-CPU machine,
+(ours costs about 8 us more per 4 rounds, 31 us at 5; the reference's cost barely moves): on a quiet 2-CPU machine,
 Node 20, 1.8-2.4x at 5 rounds, 2.8-3.0x at 9, 3.3-3.5x at 13 and 3.4-3.8x at 17. The earlier version
 gave the two sides different keys (13 rounds for ours, 9 for the reference) and never checked the tokens.
 """
