@@ -98,3 +98,36 @@ def test_library_callers_get_pydantic_errors() -> None:
     with pytest.raises(ValidationError) as info:
         models.NativeSignIn.model_validate({"url": "https://www.tiktok.com/api/", "user_agent": "a\nb"})
     assert "control characters" in str(info.value)
+
+
+def _declared(model: type[BaseModel]) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+def test_answer_builders_fill_their_models_exactly() -> None:
+    """The routes build answers as dicts (cheaper); each must be its model's shape, key for key."""
+    from ttsign import decode
+    from ttsign.signing.service import SigningService
+    from ttsign.signing.signer import Signer
+
+    result = SigningService(Signer()).sign(models.EXAMPLE_API_URL, user_agent=models.EXAMPLE_UA, legacy=True)
+    signed = result.request
+    answers: list[tuple[type[BaseModel], dict[str, Any]]] = [
+        (models.OriginSigned, models.origin_answer(result, 0.125)),
+        (models.SignUrlSigned, models.sign_url_answer(signed)),
+        (models.NativeSignOut, models.native_sign_answer(signed)),
+        (models.DecodeOut, models.decode_answer(decode(signed.tokens["X-Gnarly"]))),
+    ]
+    for model, answer in answers:
+        assert set(answer) == _declared(model), model.__name__
+        assert model.model_validate(answer).model_dump(by_alias=True, exclude_none=True) == answer, model.__name__
+    nested = [
+        (models.OriginTokens, answers[0][1]["data"]),
+        (models.Navigator, answers[0][1]["data"]["navigator"]),
+        (models.SignUrlResult, answers[1][1]["response"]),
+        (models.NativeSigned, answers[2][1]["data"]),
+        (models.Navigator, answers[2][1]["data"]["navigator"]),
+    ]
+    for model, part in nested:
+        assert set(part) == _declared(model), model.__name__
+    assert answers[0][1]["data"]["signature"] and answers[0][1]["data"]["x-tt-params"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 from ttsign.server import logs
 from ttsign.server.deps import services
@@ -24,6 +24,7 @@ from ttsign.server.models import (
     OriginSigned,
     OriginSignIn,
     SignatureJsonIn,
+    origin_answer,
     parse_body,
 )
 from ttsign.server.openapi import ANY, BODY, KEYED, responses
@@ -33,11 +34,12 @@ from ttsign.signing.policy import ParsedURL
 router = APIRouter(tags=["origin"])
 
 
-def _answer(request: Request, url: str, parsed: ParsedURL, user_agent: str | None, ms_token: str | None) -> Response:
+def _answer(
+    request: Request, url: str, parsed: ParsedURL, user_agent: str | None, ms_token: str | None
+) -> JSONResponse:
     started = time.perf_counter()
     result = services(request).signing.sign(url, "GET", b"", user_agent, ms_token, parsed=parsed, legacy=True)
-    answer = OriginSigned.of(result, round((time.perf_counter() - started) * 1000, 3))
-    return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
+    return JSONResponse(origin_answer(result, round((time.perf_counter() - started) * 1000, 3)))
 
 
 @router.post(
@@ -46,7 +48,7 @@ def _answer(request: Request, url: str, parsed: ParsedURL, user_agent: str | Non
     summary="Sign a URL sent as a text/plain body",
     responses=responses(OriginSigned, *ANY, *KEYED, *BODY),
 )
-async def post_signature(request: Request) -> Response:
+async def post_signature(request: Request) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
     ct = media_type(content_type)
     raw = await request.body()
@@ -67,7 +69,7 @@ async def post_signature(request: Request) -> Response:
     summary="Sign a URL sent as JSON {room_url} or {url}",
     responses=responses(OriginSigned, *ANY, *KEYED, *BODY),
 )
-async def post_sign(request: Request) -> Response:
+async def post_sign(request: Request) -> JSONResponse:
     body = parse_body(OriginSignIn, await request.body(), request.headers.get("content-type", ""))
     url = body.room_url or body.url
     if not url:

@@ -15,23 +15,19 @@ PremiumEndpointError, and HTTP 403 on the connector's route, which it raises as 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 from ttsign.server import logs
 from ttsign.server.deps import services
 from ttsign.server.errors import ApiError, long_enough
-from ttsign.server.models import SIGN_URL_BODY, SignUrlIn, SignUrlSigned, parse_body
+from ttsign.server.models import SIGN_URL_BODY, SignUrlIn, SignUrlSigned, parse_body, sign_url_answer
 from ttsign.server.openapi import ANY, BODY, KEYED, responses
 from ttsign.server.validation import check_body, check_url
 
 router = APIRouter(tags=["client-compatible"])
 
 
-def _json(answer: SignUrlSigned) -> Response:
-    return Response(answer.model_dump_json(exclude_none=True), media_type="application/json")
-
-
-async def _sign(request: Request, *, denial_in_body: bool) -> Response:
+async def _sign(request: Request, *, denial_in_body: bool) -> JSONResponse:
     svc = services(request)
     data = parse_body(SignUrlIn, await request.body(), request.headers.get("content-type", ""))
     logs.add_secrets(data.sessionId, data.ttTargetIdc, data.type)  # type-checked, deliberately unused, never logged
@@ -40,13 +36,13 @@ async def _sign(request: Request, *, denial_in_body: bool) -> Response:
     except ApiError as err:
         if err.extra.get("reason") == "host_not_allowed":
             if denial_in_body:
-                return _json(SignUrlSigned(code=403, message=long_enough(err.message)))
+                return JSONResponse({"code": 403, "message": long_enough(err.message)})
             raise ApiError(403, err.message) from None
         raise
     body = check_body(data.payload, svc.settings, "payload")
     logs.add_secrets(parsed.ms_token)
     result = svc.signing.sign(data.url, data.method or "GET", body, data.userAgent or None, None, parsed=parsed)
-    return _json(SignUrlSigned.of(result.request))
+    return JSONResponse(sign_url_answer(result.request))
 
 
 @router.post(
@@ -55,7 +51,7 @@ async def _sign(request: Request, *, denial_in_body: bool) -> Response:
     summary="Sign a URL (TikTokLive 7.x)",
     responses=responses(SignUrlSigned, *ANY, *KEYED, *BODY),
 )
-async def webcast_sign_url(request: Request) -> Response:
+async def webcast_sign_url(request: Request) -> JSONResponse:
     return await _sign(request, denial_in_body=True)
 
 
@@ -65,5 +61,5 @@ async def webcast_sign_url(request: Request) -> Response:
     summary="Sign a URL (tiktok-live-connector 2.x)",
     responses=responses(SignUrlSigned, *ANY, *KEYED, *BODY, 403),
 )
-async def tiktok_sign_url(request: Request) -> Response:
+async def tiktok_sign_url(request: Request) -> JSONResponse:
     return await _sign(request, denial_in_body=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 from ttsign.algorithms.errors import TokenError
 from ttsign.server import logs
@@ -16,6 +16,8 @@ from ttsign.server.models import (
     DecodeOut,
     NativeSignIn,
     NativeSignOut,
+    decode_answer,
+    native_sign_answer,
     parse_body,
 )
 from ttsign.server.openapi import ANY, BODY, KEYED, responses
@@ -25,17 +27,13 @@ router = APIRouter(prefix="/v1", tags=["native"])
 MAX_TOKEN_CHARS = 16384
 
 
-def _json(answer: NativeSignOut | DecodeOut) -> Response:
-    return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
-
-
 @router.post(
     "/sign",
     openapi_extra=NATIVE_SIGN_BODY,
     summary="Sign any TikTok URL: signed URL, tokens, headers, navigator",
     responses=responses(NativeSignOut, *ANY, *KEYED, *BODY),
 )
-async def v1_sign(request: Request) -> Response:
+async def v1_sign(request: Request) -> JSONResponse:
     svc = services(request)
     data = parse_body(NativeSignIn, await request.body(), request.headers.get("content-type", ""))
     parsed = check_url(data.url, svc.settings)
@@ -44,7 +42,7 @@ async def v1_sign(request: Request) -> Response:
     result = svc.signing.sign(
         data.url, data.method or "GET", body, data.user_agent or None, data.ms_token, parsed=parsed
     )
-    return _json(NativeSignOut.of(result.request))
+    return JSONResponse(native_sign_answer(result.request))
 
 
 @router.post(
@@ -53,7 +51,7 @@ async def v1_sign(request: Request) -> Response:
     summary="Decode an X-Bogus, X-Gnarly, X-Dynosaur or x-tt-params",
     responses=responses(DecodeOut, *ANY, *KEYED, *BODY),
 )
-async def v1_decode(request: Request) -> Response:
+async def v1_decode(request: Request) -> JSONResponse:
     svc = services(request)
     token = parse_body(DecodeIn, await request.body(), request.headers.get("content-type", "")).token
     if len(token) > MAX_TOKEN_CHARS:
@@ -62,4 +60,4 @@ async def v1_decode(request: Request) -> Response:
         decoded = svc.signing.decode(token)
     except TokenError as exc:
         raise ApiError(400, f"cannot decode token: {exc}") from None
-    return _json(DecodeOut.model_validate({"code": 200, "data": decoded}))
+    return JSONResponse(decode_answer(decoded))
