@@ -1,19 +1,41 @@
 # ttsign developer entry points. Every target sets up what it needs on a fresh machine.
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-test.txt 2>/dev/null | md5sum | cut -c1-12)
+# What is installed is recorded by stamps inside the venv: serving needs only the package (`pip install -e .`),
+# the test/dev targets add '.[dev]' and requirements-test.txt.
+STAMP       := $(VENV)/.installed-$(shell cat pyproject.toml requirements-test.txt 2>/dev/null | md5sum | cut -c1-12)
+SERVE_STAMP := $(VENV)/.serve-$(shell cat pyproject.toml 2>/dev/null | md5sum | cut -c1-12)
+# A venv left broken by an earlier failed run (python missing, or pip not importable) is rebuilt.
+VENV_BROKEN := $(if $(wildcard $(VENV)),$(shell $(PY) -c 'import pip' >/dev/null 2>&1 || echo yes))
+VENV_FORCE  := $(if $(VENV_BROKEN),venv-broken)
+VENV_MAKE   = $(PY) -c 'import pip' >/dev/null 2>&1 || { \
+	  if [ -e $(VENV) ]; then echo "$(VENV) is broken (its python or pip does not run): recreating it"; rm -rf $(VENV); fi; \
+	  $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	    echo "error: '$(PYTHON) -m venv' failed. Install the venv module (Debian/Ubuntu: apt install python3-venv)," \
+	      "or run with PYTHON=/path/to/python3.11+, then run make again."; exit 1; }; }
 
 .PHONY: serve test bench soak lint fmt clean venv node
 NODE_DIR := tests/e2e/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.ttsign-stamp
 
-$(STAMP): pyproject.toml requirements-test.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(STAMP): pyproject.toml requirements-test.txt $(VENV_FORCE)
+	@$(VENV_MAKE)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]' -r requirements-test.txt
-	rm -f $(VENV)/.installed-*
+	rm -f $(VENV)/.installed-* $(VENV)/.serve-*
+	touch $@ $(SERVE_STAMP)
+
+$(SERVE_STAMP): pyproject.toml $(VENV_FORCE)
+	@$(VENV_MAKE)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	rm -f $(VENV)/.serve-*
 	touch $@
+
+.PHONY: venv-broken
+venv-broken:
+	@echo "$(VENV) is broken (its python or pip does not run): it will be recreated"
 
 venv: $(STAMP)
 
@@ -28,8 +50,8 @@ node: $(NODE_STAMP)
 chromium:
 	command -v chromium >/dev/null || apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium) || echo "chromium missing: the page tests will be skipped"
 
-serve: $(STAMP)
-	$(VENV)/bin/ttsign serve
+serve: $(SERVE_STAMP)
+	$(PY) -m ttsign serve
 
 test: $(STAMP) $(NODE_STAMP) chromium
 	$(PY) -m ruff check .

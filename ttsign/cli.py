@@ -1,4 +1,8 @@
-"""Command line: `ttsign serve | sign | decode | vectors check`."""
+"""Command line: `ttsign serve | sign | decode | room | check | vectors check` (also `python -m ttsign`).
+
+Every command reads its settings through `load_settings`: a bad setting is one line on stderr naming the
+variable, its value and what is allowed, and exit code 2, before anything starts.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,14 @@ from pathlib import Path
 import typer
 from pydantic import ValidationError
 
-from ttsign.config import get_settings
+from ttsign import __version__
+from ttsign.config import Settings, get_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="ttsign: self-hosted TikTok signing")
-vectors_app = typer.Typer(no_args_is_help=True, help="Reference-vector checks")
+# rich_markup_mode=None: click's plain help, so flags show no `<bool>` and options only their value type
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, rich_markup_mode=None, help="ttsign: self-hosted TikTok signing"
+)
+vectors_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Reference-vector checks")
 app.add_typer(vectors_app, name="vectors")
 
 
@@ -21,11 +29,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _setting_errors(exc: ValidationError) -> str:
+def _shown_value(name: str, value: object) -> str:
+    text = str(value)[:80]
+    if "PROXY" in name and "@" in text:  # a proxy URL's user:password stays off the terminal
+        scheme, _, rest = text.rpartition("://")
+        text = (scheme + "://" if scheme else "") + "***@" + rest.rpartition("@")[2]
+    return repr(text)
+
+
+def setting_errors(exc: ValidationError) -> str:
     """`TTSIGN_PORT='abc': input should be a valid integer; ...` for a settings ValidationError."""
     import os
-
-    from ttsign.config import Settings
 
     by_alias = {}
     for field in Settings.model_fields.values():
@@ -40,8 +54,42 @@ def _setting_errors(exc: ValidationError) -> str:
         shown = next((n for n in names if n in os.environ), names[0])  # the name the user actually set
         message = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
         message = message[:1].lower() + message[1:]
-        parts.append(f"{shown}={str(err.get('input', ''))[:80]!r}: {message}")
+        if err.get("type") == "bool_parsing":
+            message = "must be true or false (or 1/0, yes/no, on/off)"
+        parts.append(f"{shown}={_shown_value(shown, err.get('input', ''))}: {message}")
     return "invalid setting " + "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    """The settings every command runs with; a bad one ends the command here (one line, exit code 2)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise _fail(setting_errors(exc)) from None
+
+
+def _log_to_stderr(settings: Settings) -> None:
+    """A command other than serve keeps stdout for its answer: its log lines go to stderr, warnings and up
+    unless TTSIGN_LOG_LEVEL asks for debug or trace."""
+    from ttsign.server import logs
+
+    level = settings.log_level if settings.log_level in ("debug", "trace") else "warning"
+    logs.configure(level, settings.log_json, stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ttsign {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+    ),
+) -> None:
+    """ttsign: self-hosted TikTok signing (X-Bogus, X-Gnarly, X-Dynosaur)."""
 
 
 @app.command()
@@ -51,14 +99,12 @@ def serve(
     workers: int | None = typer.Option(None, help="worker processes"),
 ) -> None:
     """Start the HTTP server."""
+    from ttsign.server.app import make_store
     from ttsign.server.auth import is_loopback
     from ttsign.server.runner import TransportLimits, ensure_descriptors, parse_trusted_proxies
     from ttsign.server.runner import serve as run_server
 
-    try:
-        s = get_settings()
-    except ValidationError as exc:
-        raise _fail(_setting_errors(exc)) from None
+    s = load_settings()
     bind = (host if host is not None else s.host).strip()
     if not bind:
         raise _fail(
@@ -77,6 +123,7 @@ def serve(
             "(or TTSIGN_API_KEYS_FILE) to serve a public address, or bind 127.0.0.1."
         )
     try:
+        make_store(s)  # StoreError (a ValueError): an unknown or unimplemented TTSIGN_STORE
         parse_trusted_proxies(s.trusted_proxies)
         ensure_descriptors(TransportLimits.from_settings(s))
     except ValueError as exc:
@@ -86,7 +133,7 @@ def serve(
 
 @app.command()
 def sign(
-    url: str = typer.Argument(..., help="the TikTok URL to sign"),
+    url: str = typer.Argument(..., metavar="URL", help="the TikTok URL to sign"),
     method: str = typer.Option("GET", "--method", "-X"),
     body: str = typer.Option("", "--body", help="the exact request body that will be sent"),
     user_agent: str | None = typer.Option(None, "--user-agent", help="UA to sign for (default: preset)"),
@@ -97,7 +144,7 @@ def sign(
     from ttsign.server.app import make_signer
     from ttsign.signing.policy import PolicyError, host_allowed, parse_url
 
-    s = get_settings()
+    s = load_settings()
     signer = make_signer(s)
     try:
         parsed = parse_url(url)
@@ -114,8 +161,11 @@ def sign(
 
 
 @app.command()
-def decode(token: str = typer.Argument(..., help="an X-Bogus, X-Gnarly, X-Dynosaur or x-tt-params")) -> None:
+def decode(
+    token: str = typer.Argument(..., metavar="TOKEN", help="an X-Bogus, X-Gnarly, X-Dynosaur or x-tt-params"),
+) -> None:
     """Detect a token's type and print its fields as JSON."""
+    load_settings()
     from ttsign.algorithms.decode import decode_token
     from ttsign.algorithms.errors import TokenError
 
@@ -129,12 +179,19 @@ def decode(token: str = typer.Argument(..., help="an X-Bogus, X-Gnarly, X-Dynosa
 
 @vectors_app.command("check")
 def vectors_check(
-    files: list[Path] = typer.Argument(..., help="vector files in the shared/vectors format"),
+    files: list[Path] | None = typer.Argument(
+        None, metavar="FILE", help="vector files in the shared/vectors format (default: the shipped ones)"
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="print why each failure failed"),
 ) -> None:
-    """Check vector files against our implementation; exit 1 if any vector failed."""
+    """Check vector files (default: the reference vectors shipped with ttsign); exit 1 if any vector failed."""
     from ttsign.vectors import check_file
 
+    load_settings()
+    if not files:
+        files = shipped_vector_files()
+        if not files:
+            raise _fail(f"no reference vectors found in {VECTORS_DIR} (a broken install?)")
     failed_any = False
     for path in files:
         report = check_file(path)
@@ -156,6 +213,14 @@ def vectors_check(
     raise typer.Exit(1 if failed_any else 0)
 
 
+VECTORS_DIR = Path(__file__).resolve().parent / "vectors" / "data"
+
+
+def shipped_vector_files() -> list[Path]:
+    """The reference vectors that ship with the package (`ttsign/vectors/data/*.json`)."""
+    return sorted(VECTORS_DIR.glob("*.json"))
+
+
 def _run(coro: object) -> object:
     import asyncio
 
@@ -163,13 +228,16 @@ def _run(coro: object) -> object:
 
 
 @app.command()
-def room(user: str = typer.Argument(..., help="TikTok username, @handle or profile URL")) -> None:
+def room(user: str = typer.Argument(..., metavar="USER", help="TikTok username, @handle or profile URL")) -> None:
     """Room id, live status and room info, straight from TikTok (no server needed)."""
     from ttsign.tiktok.client import TikTokClient
     from ttsign.tiktok.rooms import RoomError
 
+    settings = load_settings()
+    _log_to_stderr(settings)
+
     async def go() -> dict[str, object]:
-        client = TikTokClient(get_settings())
+        client = TikTokClient(settings)
         try:
             found = await client.rooms.lookup(user)
             data = found.summary()
@@ -192,7 +260,7 @@ def room(user: str = typer.Argument(..., help="TikTok username, @handle or profi
 
 @app.command()
 def check(
-    user: str = typer.Argument(..., help="TikTok username of a user who is LIVE now"),
+    user: str = typer.Argument(..., metavar="USER", help="TikTok username of a user who is LIVE now"),
     events: int = typer.Option(3, help="stop after this many decoded events"),
     timeout: float = typer.Option(20.0, help="seconds to wait for events"),
 ) -> None:
@@ -203,7 +271,8 @@ def check(
     from ttsign.tiktok.rooms import RoomError
     from ttsign.tiktok.socket import SocketRefused, watch
 
-    settings = get_settings()
+    settings = load_settings()
+    _log_to_stderr(settings)
 
     def stage(n: int, name: str, ok: bool, detail: str) -> None:
         typer.echo(f"[{n}/4] {name:<18} {'OK  ' if ok else 'FAIL'} {detail}")
@@ -256,4 +325,4 @@ def check(
 
 
 if __name__ == "__main__":
-    app()
+    app(prog_name="ttsign")

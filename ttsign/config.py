@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 def _env(name: str, *origin: str) -> AliasChoices:
@@ -91,6 +93,31 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
+
+    @field_validator("browser_preset")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        from ttsign.algorithms.navigator import PRESETS
+
+        if value not in PRESETS:
+            raise ValueError(f"must be one of {', '.join(PRESETS)}")
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme.lower() not in PROXY_SCHEMES or not parts.hostname:
+                raise ValueError(
+                    f"must be empty or a URL scheme://host[:port] with scheme {', '.join(PROXY_SCHEMES)}"
+                )
+            try:
+                parts.port  # noqa: B018  # a port that is not a number raises here
+            except ValueError:
+                raise ValueError("the proxy URL's port must be a number from 1 to 65535") from None
+        return value
 
     def api_key_set(self) -> frozenset[str]:
         """Keys from TTSIGN_API_KEYS and TTSIGN_API_KEYS_FILE; `ttsign.api_keys.ApiKeysError` (a ValueError

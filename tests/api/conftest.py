@@ -7,13 +7,23 @@ import pytest
 from starlette.testclient import TestClient
 
 from ttsign.config import Settings
+from ttsign.server import logs
 from ttsign.server.app import create_app
 
 
 def make_settings(**overrides: Any) -> Settings:
     base: dict[str, Any] = {"log_json": True, "log_level": "warning"}
     base.update(overrides)
-    return Settings(**base)
+    settings = Settings(**base)
+    if "log_level" in overrides or "log_json" in overrides:  # create_app leaves logging to the process
+        logs.configure(settings.log_level, settings.log_json)
+    return settings
+
+
+@pytest.fixture(autouse=True)
+def _quiet_json_logs() -> None:
+    """Logging as `ttsign serve` would set it up with the tests' defaults (create_app does not)."""
+    logs.configure("warning", True)
 
 
 @pytest.fixture

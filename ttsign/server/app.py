@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -38,28 +37,26 @@ tiktok-live-connector 2.x call (`/webcast/*`, `/tiktok/sign_url`), and the nativ
 Errors are JSON `{"code": N, "message": "..."}`."""
 
 
+class StoreError(ValueError):
+    """TTSIGN_STORE names a store this build cannot use (a one-line message naming the setting)."""
+
+
 def make_store(settings: Settings) -> Any:
     if settings.store.startswith("redis://") or settings.store.startswith("rediss://"):
-        raise SystemExit("TTSIGN_STORE=redis is not implemented yet; use 'memory' (the default)")
+        raise StoreError("TTSIGN_STORE=redis is not implemented yet; use 'memory' (the default)")
     if settings.store != "memory":
-        raise SystemExit(f"TTSIGN_STORE={settings.store!r} is not a known store; use 'memory'")
+        raise StoreError(f"TTSIGN_STORE={settings.store!r} is not a known store; use 'memory'")
     return MemoryRateStore()
 
 
 def create_app(settings: Settings | None = None, *, signer: Signer | None = None, upstream: Any = None) -> FastAPI:
-    settings = settings or get_settings()
-    logs.configure(settings.log_level, settings.log_json)
+    settings = settings or get_settings()  # logging and the GC are the process's: `ttsign serve` sets them up
     keys = load_keys(settings.api_keys, settings.api_keys_file)
     limiter = make_limiter(settings, keys, make_store(settings))
     tiktok = upstream if upstream is not None else TikTokClient(settings, ws_signer=make_ws_signer(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Everything allocated at start-up lives for the whole process: move it out of the GC's
-        # generations, and collect the young generation less often. Both cut tail latency under load.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(20_000, 50, 100)
         health.on_startup(_app)  # the signer self-test; /readyz answers 200 once it passed
         yield
         health.on_shutdown(_app)  # /readyz answers 503 from here on

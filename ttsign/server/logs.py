@@ -2,7 +2,8 @@
 
 Session cookies, msTokens, ttwids, CSRF tokens, API keys and authorization headers never reach a log line.
 Every structlog event passes through `redact` before rendering (errors and tracebacks included), and
-every stdlib record (uvicorn's own lines) through `RedactFilter`. Three rules, applied to every string,
+every stdlib record (uvicorn's own lines) through `RedactFilter` and then the same processors
+(`make_formatter`), so uvicorn's lines are JSON lines like ours. Three rules, applied to every string,
 at any depth of nested dicts and lists:
 
 1. By name: a key, query parameter, cookie or header whose name looks secret (`is_secret_name`: msToken,
@@ -183,16 +184,92 @@ def install_stdlib_filter() -> None:
                 target.addFilter(_FILTER)
 
 
-def configure(level: str = "info", json_output: bool | None = None) -> None:
-    """Configure structlog + stdlib logging once per process."""
-    if json_output is None:
-        json_output = not sys.stdout.isatty()
+def _level_number(level: str) -> int:
     lvl = logging.getLevelName("DEBUG" if level.lower() == "trace" else level.upper())  # trace: uvicorn's
-    if not isinstance(lvl, int):
-        lvl = logging.INFO
-    logging.basicConfig(level=lvl, format="%(message)s", stream=sys.stdout)
+    return lvl if isinstance(lvl, int) else logging.INFO
+
+
+def _renderer(json_output: bool) -> Any:
+    return structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
+
+
+class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stdout` (or `sys.stderr`) is when a record is emitted, as structlog does."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self.to_stderr = stderr
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr if self.to_stderr else sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+class _Stderr:
+    """`sys.stderr` as it is at each write (a test runner may swap it after configure)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def make_formatter(json_output: bool = True) -> logging.Formatter:
+    """stdlib records (uvicorn's "Started server process", its errors and tracebacks, libraries' warnings)
+    rendered as structlog renders ours: same keys, same timestamp, the same `redact` processor."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact,
+            _renderer(json_output),
+        ],
+    )
+
+
+def uvicorn_log_config(level: str = "info", json_output: bool = True) -> dict[str, Any]:
+    """uvicorn's `log_config`: its loggers hand their records to one root handler with our formatter and
+    `RedactFilter`. uvicorn applies it in the server process and in every `--workers` child."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"ttsign": {"()": f"{__name__}.make_formatter", "json_output": json_output}},
+        "filters": {"redact": {"()": f"{__name__}.RedactFilter"}},
+        "handlers": {"ttsign": {"()": f"{__name__}.StdoutHandler", "formatter": "ttsign", "filters": ["redact"]}},
+        "loggers": {name: {"handlers": [], "propagate": True} for name in STDLIB_LOGGERS if name},
+        "root": {"handlers": ["ttsign"], "level": logging.getLevelName(_level_number(level))},
+    }
+
+
+def configure(level: str = "info", json_output: bool | None = None, *, stderr: bool = False) -> None:
+    """Configure structlog and stdlib logging for this process (`ttsign serve` calls it; idempotent).
+
+    structlog lines go straight to stdout (the request log's fast path); stdlib records go through one
+    root `StdoutHandler` with the same processors, so every line of the process has one format. The other
+    commands log to stderr (`stderr=True`), keeping their stdout for their answer.
+    """
+    if json_output is None:
+        json_output = not (sys.stderr if stderr else sys.stdout).isatty()
+    lvl = _level_number(level)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, StdoutHandler)]:
+        root.removeHandler(old)
+    handler = StdoutHandler(stderr)
+    handler.setFormatter(make_formatter(json_output))
+    handler.addFilter(_FILTER)
+    root.addHandler(handler)
+    root.setLevel(lvl)
     install_stdlib_filter()
-    renderer: Any = structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -200,10 +277,10 @@ def configure(level: str = "info", json_output: bool | None = None) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             redact,
-            renderer,
+            _renderer(json_output),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
-        logger_factory=structlog.PrintLoggerFactory(),
+        logger_factory=structlog.PrintLoggerFactory(_Stderr() if stderr else None),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
 

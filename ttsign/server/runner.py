@@ -22,18 +22,24 @@ send a TCP reset, which can destroy the answer in flight or hit a keep-alive cli
 request just as we closed; draining first turns both into a clean end of stream.
 
 `X-Forwarded-For` / `X-Forwarded-Proto` are honoured only from `TTSIGN_TRUSTED_PROXIES`.
+
+The process-wide set-up is here, not in `create_app`: `serving_app` (the factory uvicorn loads, in every
+worker) configures logging and tunes the GC once the app has started; uvicorn's own loggers use our
+formatter (`logs.uvicorn_log_config`); `serve` logs one `starting` line summing up the configuration.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import logging
 import resource
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -44,10 +50,12 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from ttsign.config import Settings
+from ttsign import __version__
+from ttsign.config import Settings, get_settings
+from ttsign.server import logs
 from ttsign.server.errors import error_body
 
-APP = "ttsign.server.app:create_app"
+APP = "ttsign.server.runner:serving_app"
 LINGER_S = 1.0  # how long a closing connection is drained, waiting for the client's FIN
 FD_MARGIN = 64  # descriptors beyond the connection cap: listener, upstream pool, logs, files
 
@@ -412,6 +420,75 @@ def ensure_descriptors(limits: TransportLimits) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
 
 
+def tune_gc() -> None:
+    """Everything allocated at start-up lives for the whole process: move it out of the GC's generations,
+    and collect the young generation less often. Both cut tail latency under load."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
+def serving_app() -> Any:
+    """The app as `ttsign serve` runs it (uvicorn's factory, called in every worker): logging configured
+    for the process, `create_app`'s app, and the GC tuned once its start-up is done."""
+    from ttsign.server.app import create_app
+
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_json)
+    app = create_app(settings)
+    started = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with started(a) as state:
+            tune_gc()
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def startup_summary(settings: Settings, *, host: str, port: int, workers: int) -> dict[str, Any]:
+    """What the `starting` line says: enough to tell from the log how this server was configured."""
+    keys = settings.api_key_set()
+    return {
+        "version": __version__,
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "auth": f"keys: {len(keys)}" if keys else "open",
+        "store": settings.store,
+        "connect_strategy": settings.connect_strategy,
+        "ws_signer": settings.ws_signer,
+        "providers": [settings.signature_library],
+        "gnarly_version": settings.gnarly_version,
+        "browser_preset": settings.browser_preset,
+        "proxy": "set" if settings.proxy else "none",
+        "limits": {
+            "rate_limit_minute": settings.rate_limit_minute,
+            "rate_limit_hour": settings.rate_limit_hour,
+            "rate_limit_day": settings.rate_limit_day,
+            "open_rate_limit": getattr(settings, "open_rate_limit", False),
+            "connects_per_hour": settings.connects_per_hour,
+            "max_connections": settings.max_connections,
+            "max_header_bytes": settings.max_header_bytes,
+            "max_url_bytes": settings.max_url_bytes,
+            "max_body_bytes": settings.max_body_bytes,
+            "auth_failures_per_minute": settings.auth_failures_per_minute,
+        },
+        "timeouts_s": {
+            "upstream": settings.upstream_timeout_s,
+            "header": settings.header_timeout_s,
+            "body": settings.body_timeout_s,
+            "keepalive": settings.keepalive_timeout_s,
+            "shutdown": settings.shutdown_timeout_s,
+        },
+    }
+
+
+def _json_output(settings: Settings) -> bool:
+    return settings.log_json if settings.log_json is not None else not sys.stdout.isatty()
+
+
 def build_config(settings: Settings, *, host: str, port: int, workers: int, app: str = APP) -> TransportConfig:
     limits = TransportLimits.from_settings(settings)
     trusted = parse_trusted_proxies(settings.trusted_proxies)
@@ -424,6 +501,7 @@ def build_config(settings: Settings, *, host: str, port: int, workers: int, app:
         http=TransportProtocol,
         limits=limits,
         log_level=settings.log_level,
+        log_config=logs.uvicorn_log_config(settings.log_level, _json_output(settings)),
         access_log=False,  # one structured line per request comes from our middleware
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or [],
@@ -436,7 +514,9 @@ def build_config(settings: Settings, *, host: str, port: int, workers: int, app:
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Run the server until SIGTERM/SIGINT (the caller has checked host and keys)."""
+    logs.configure(settings.log_level, _json_output(settings))
     config = build_config(settings, host=host, port=port, workers=workers)
+    logs.get_logger("ttsign.serve").info("starting", **startup_summary(settings, host=host, port=port, workers=workers))
     if config.workers > 1:
         # uvicorn's supervisor runs a plain uvicorn.Server in each worker: every limit above lives in
         # the protocol, so it applies there too; only the backlog hand-off at shutdown is single-worker.
