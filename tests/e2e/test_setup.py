@@ -275,3 +275,28 @@ def test_example_exits_with_one_line_when_tiktok_is_down() -> None:
     assert r.returncode == 1, r.stderr[-2000:]
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: cannot reach TikTok ({dead})"), r.stderr
+
+
+def test_serving_app_sets_up_logging_and_tunes_the_gc_after_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from starlette.testclient import TestClient
+
+    from ttsign.config import get_settings
+    from ttsign.server import logs
+    from ttsign.server.runner import serving_app
+
+    threshold = gc.get_threshold()
+    monkeypatch.setenv("TTSIGN_LOG_LEVEL", "error")
+    get_settings.cache_clear()
+    try:
+        app = serving_app()
+        assert gc.get_threshold() == threshold  # nothing until the app starts
+        with TestClient(app) as client:
+            assert client.get("/livez").status_code == 200
+            assert gc.get_threshold() == (20_000, 50, 100) and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+        get_settings.cache_clear()
+        logs.configure("warning", True)
