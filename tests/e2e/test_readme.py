@@ -44,7 +44,7 @@ import pytest
 
 from tests.e2e.conftest import NODE_DIR, ServerThread, free_port, node_available
 from tests.e2e.readme_blocks import Block, Command, blocks, commands
-from tests.fakes.tiktok import CHAT_TEXTS, DEFAULT_USERS, FakeTikTok, FakeUser
+from tests.fakes.tiktok import CHAT_TEXTS, DEFAULT_USERS, FAKE_USER, FakeTikTok, FakeUser
 from ttsign.config import Settings
 
 pytestmark = pytest.mark.e2e
@@ -325,7 +325,8 @@ def is_client_example(block: Block) -> bool:
 def client_lines(lang: str, room: str | None = None) -> list[re.Pattern[str]]:
     """What a live-client example must print: the connected line (the connector's names the room id; the
     TikTokLive examples print the user) and the first chat the fake pushes."""
-    connected = rf"connected.*\b{room}\b" if lang in JS_LANGS else rf"connected to @?({'|'.join(README_USERS)})\b"
+    users = "|".join((*README_USERS, FAKE_USER))
+    connected = rf"connected.*\b{room}\b" if lang in JS_LANGS else rf"connected to @?({users})\b"
     return [re.compile(connected), re.compile(re.escape(CHAT_TEXTS[0]))]
 
 
