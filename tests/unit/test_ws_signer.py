@@ -42,7 +42,7 @@ class _SteppingClock:
         return self.start + next(self._ticks) * self.step
 
 
-def test_nonce2_is_not_of_a_fresh_clock_reading():
+def test_nonce2_is_of_a_fresh_clock_reading():
     """gnarly-532.md §1.5: nonce2 = NOT of a *fresh* reading of the page clock, not of nonce's reading."""
     sign = xgnarly_ws_signer(UA, mono_clock=_SteppingClock(step=0.001), clock=lambda: 1_790_000_000.25)
     fields = gnarly532.decode(sign({"aid": "1988", "room_id": "1"})["X-Gnarly"])
