@@ -24,7 +24,7 @@ import contextvars
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
@@ -128,7 +128,7 @@ def _redact_value(key: str, value: Any, secrets: set[str], depth: int = 0) -> An
     return scrub(repr(value), secrets)
 
 
-def redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> dict[str, Any]:
     """The structlog processor: every value of the event, nested or not, goes through the rules above."""
     secrets = _REQUEST_SECRETS.get() or set()
     return {

@@ -111,14 +111,15 @@ def install(app: FastAPI) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
+        schema = app.openapi_schema
+        if schema is None:
+            schema = build()  # FastAPI caches it in app.openapi_schema
             schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
             for path, operations in schema.get("paths", {}).items():
                 if path not in PUBLIC_PATHS:
                     for operation in operations.values():
                         operation["security"] = KEY_REQUIRED
-        return app.openapi_schema
+        return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 

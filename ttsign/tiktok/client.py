@@ -37,11 +37,12 @@ class TikTokClient:
         self.rooms = Rooms(self.upstream, www=settings.tiktok_www, webcast=settings.webcast_url, user_agent=ua)
         self.direct = DirectStrategy(self.pool, ws_url=settings.ws_url, ws_signer=ws_signer)
         self.relay = RelayStrategy(self.pool, self.upstream, webcast_url=settings.webcast_url)
-        self.strategy: ConnectStrategy = {
+        strategies: dict[str, ConnectStrategy] = {
             "direct": self.direct,
             "relay": self.relay,
             "auto": AutoStrategy(self.relay, self.direct),
-        }[settings.connect_strategy]
+        }
+        self.strategy: ConnectStrategy = strategies[settings.connect_strategy]
 
     async def close(self) -> None:
         await self.pool.close()

@@ -225,7 +225,7 @@ def check_xdynosaur_532(vector: dict[str, Any]) -> None:
     inputs = _get(vector, "inputs", dict, "vector")
     expected = _expected(vector, "x_dynosaur")
     _check_pairs(inputs)
-    hashes: dict[str, int] = {}
+    hashes: dict[str, Any] = {}
     for name in ("query_hash", "ua_hash", "body_hash"):
         if name in inputs:
             hashes[name] = _get(inputs, name, int)
