@@ -361,3 +361,23 @@ def test_json_bodies_raise_only_4xx_api_errors(raw: bytes, content_type: str) ->
     except ApiError as err:
         assert 400 <= err.status < 500, (err.status, err.message)
         assert len(err.message) >= 1
+
+
+def test_json_depth_bound_does_not_depend_on_the_recursion_limit() -> None:
+    """A library raising sys.setrecursionlimit (mypy's API does) must not let a 10,000-deep body through."""
+    import sys
+
+    from ttsign.server.errors import ApiError
+    from ttsign.server.validation import MAX_JSON_DEPTH, parse_json_object
+
+    deep = b'{"url": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    try:
+        with pytest.raises(ApiError) as exc:
+            parse_json_object(deep, "application/json")
+    finally:
+        sys.setrecursionlimit(old)
+    assert exc.value.status == 400 and "deeply" in exc.value.message
+    ok = b'{"url": ' + b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1) + b"}"
+    assert parse_json_object(ok, "application/json")["url"]

@@ -84,6 +84,29 @@ def _printable(text: str, limit: int = 40) -> str:
     return text[:limit].encode("ascii", "backslashreplace").decode("ascii")
 
 
+MAX_JSON_DEPTH = 64
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_depth(text: str) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH, whatever the interpreter's recursion limit.
+
+    json.loads recurses per level, so without this bound the answer to a deep document would depend on
+    `sys.setrecursionlimit` (which some libraries raise). Bodies with few brackets skip the scan.
+    """
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise ApiError(400, f"request body is not valid JSON: nested too deeply (over {MAX_JSON_DEPTH} levels)")
+        elif tok in "]}":
+            depth -= 1
+
+
 def parse_json_object(raw: bytes, content_type: str) -> dict[str, Any]:
     ct = media_type(content_type)
     if ct and ct != "application/json" and not ct.endswith("+json"):
@@ -92,6 +115,7 @@ def parse_json_object(raw: bytes, content_type: str) -> dict[str, Any]:
     if not raw.strip():
         raise ApiError(400, "request body is empty; expected a JSON object")
     text = decode_text(raw)
+    _check_depth(text)
     try:
         data = json.loads(
             text,
