@@ -13,6 +13,7 @@ script prints one line saying what and exits with status 1.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 
@@ -79,8 +80,15 @@ def main(unique_id: str) -> int:
     async def on_disconnect(_: DisconnectEvent) -> None:
         print("disconnected")
 
+    async def watch() -> None:
+        events = await client.start()  # room lookup, then the socket ttsign points it at
+        try:
+            await events  # until the LIVE ends
+        finally:
+            await client.disconnect()  # (TikTokLive 7.0.1's client.run() prints a traceback on Ctrl-C)
+
     try:
-        client.run()
+        asyncio.run(watch())
     except KeyboardInterrupt:
         return 0
     except (TikTokLiveError, httpx.HTTPError, OSError) as exc:
