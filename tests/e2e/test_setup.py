@@ -119,7 +119,13 @@ def test_license_file_is_mit() -> None:
 
 def make_dry_run(target: str, venv: Path) -> str:
     r = subprocess.run(
-        ["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=_env()
+        ["make", "--no-print-directory", "-n", target, f"VENV={venv}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        # run as a top-level make even inside `make test` (no "Entering directory", no inherited flags)
+        env={k: v for k, v in _env().items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")},
     )
     assert r.returncode == 0, r.stderr
     return r.stdout
