@@ -40,12 +40,6 @@ ANCHOR = (f"/webcast/anchors/{FAKE_USER}/room_id", {})
 
 
 @pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeTikTok]:
-    with FakeTikTok() as f:
-        yield f
-
-
-@pytest.fixture(scope="module")
 def proxy_server(fake_server: FakeTikTok) -> Iterator[HostileProxy]:
     with HostileProxy(fake_server.base_url) as p:
         yield p

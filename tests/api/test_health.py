@@ -8,10 +8,8 @@ is `degraded` with HTTP 200 (signing still works); a failed signer self-test is 
 
 from __future__ import annotations
 
-import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +28,7 @@ from ttsign.vectors import load_vectors
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTOR_DIRS = (ROOT / "tests" / "vectors", ROOT / "ttsign" / "vectors" / "data")  # the files' old and new home
-NOTE = Path("/work/notes/health-fake-down.json")
 FETCH = ("/webcast/fetch", {"room_id": FAKE_ROOM_ID})
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeTikTok]:
-    with FakeTikTok() as f:
-        yield f
-
-
-@pytest.fixture
-def fake(fake_server: FakeTikTok) -> Iterator[FakeTikTok]:
-    fake_server.reset()
-    yield fake_server
-    fake_server.reset()
 
 
 def closed_base() -> str:
@@ -112,8 +96,6 @@ def test_fake_tiktok_answering_503_is_degraded(fake: FakeTikTok) -> None:
         assert ttwid["last"]["outcome"] == "http_503" and ttwid["last"]["status"] == 503
         assert ttwid["last_error"]["kind"] == "http_503"
         assert body["components"]["signer"]["self_test"]["passed"] is True
-        NOTE.parent.mkdir(parents=True, exist_ok=True)
-        NOTE.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
 
 
 def test_circuit_opens_after_consecutive_failures_and_closes_on_success(fake: FakeTikTok) -> None:

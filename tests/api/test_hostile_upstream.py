@@ -33,12 +33,6 @@ MiB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeTikTok]:
-    with FakeTikTok() as f:
-        yield f
-
-
-@pytest.fixture(scope="module")
 def proxy_server(fake_server: FakeTikTok) -> Iterator[HostileProxy]:
     gzip_zeros(256 * MiB)  # made once, before any memory is measured
     with HostileProxy(fake_server.base_url) as p:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,19 +17,6 @@ from ttsign import __version__
 from ttsign.server.app import create_app
 
 FETCH = ("/webcast/fetch", {"room_id": FAKE_ROOM_ID})
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeTikTok]:
-    with FakeTikTok() as f:
-        yield f
-
-
-@pytest.fixture
-def fake(fake_server: FakeTikTok) -> Iterator[FakeTikTok]:
-    fake_server.reset()
-    yield fake_server
-    fake_server.reset()
 
 
 def client(www: str, ttwid: str, webcast: str, **over: Any) -> TestClient:

@@ -34,12 +34,6 @@ API_URL = "https://www.tiktok.com/api/post/item_list/?aid=1988&count=10&device_i
 STAGE = re.compile(r"^\[(\d)/4\] (.{18}) (OK  |FAIL) (.*)$")
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeTikTok]:
-    with FakeTikTok() as f:
-        yield f
-
-
 @pytest.fixture
 def fake(fake_server: FakeTikTok, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
     fake_server.reset()

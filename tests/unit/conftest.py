@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.fakes.tiktok import FakeTikTok
 from ttsign.tiktok.http import Upstream
 
 
@@ -17,19 +16,6 @@ def closed_port_base() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeTikTok]:
-    with FakeTikTok() as f:
-        yield f
-
-
-@pytest.fixture
-def fake(fake_server: FakeTikTok) -> Iterator[FakeTikTok]:
-    fake_server.reset()
-    yield fake_server
-    fake_server.reset()
 
 
 @pytest.fixture
