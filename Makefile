@@ -15,7 +15,7 @@ VENV_MAKE   = $(PY) -c 'import pip' >/dev/null 2>&1 || { \
 	    echo "error: '$(PYTHON) -m venv' failed. Install the venv module (Debian/Ubuntu: apt install python3-venv)," \
 	      "or run with PYTHON=/path/to/python3.11+, then run make again."; exit 1; }; }
 
-.PHONY: serve test bench soak lint fmt clean venv node
+.PHONY: serve test bench soak lint fmt clean venv node chromium
 NODE_DIR := tests/e2e/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.ttsign-stamp
 
