@@ -1,4 +1,5 @@
-"""Fixtures every test folder shares: one offline fake TikTok per test module, reset around each test."""
+"""Fixtures every test folder shares: one offline fake TikTok per test module (and, on request, the hostile
+proxy in front of it), reset around each test."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fakes.hostile import HostileProxy
 from tests.fakes.tiktok import FakeTikTok
 
 
@@ -19,4 +21,19 @@ def fake_server() -> Iterator[FakeTikTok]:
 def fake(fake_server: FakeTikTok) -> Iterator[FakeTikTok]:
     fake_server.reset()
     yield fake_server
+    fake_server.reset()
+
+
+@pytest.fixture(scope="module")
+def proxy_server(fake_server: FakeTikTok) -> Iterator[HostileProxy]:
+    with HostileProxy(fake_server.base_url) as p:
+        yield p
+
+
+@pytest.fixture
+def proxy(proxy_server: HostileProxy, fake_server: FakeTikTok) -> Iterator[HostileProxy]:
+    fake_server.reset()
+    proxy_server.clear()
+    yield proxy_server
+    proxy_server.clear()
     fake_server.reset()

@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.fakes.hostile import HostileProxy
-from tests.fakes.tiktok import FAKE_ROOM_ID, FAKE_USER, FakeTikTok
+from tests.fakes.tiktok import FAKE_ROOM_ID, FAKE_USER
 from ttsign.config import Settings
 from ttsign.server.app import create_app
 from ttsign.server.routes import connect as connect_routes
@@ -37,21 +37,6 @@ FETCH = ("/webcast/fetch", {"room_id": FAKE_ROOM_ID})
 CONNECT = (f"/webcast/rooms/{FAKE_ROOM_ID}/connect", {})
 V1_ROOM = (f"/v1/rooms/{FAKE_USER}", {})
 ANCHOR = (f"/webcast/anchors/{FAKE_USER}/room_id", {})
-
-
-@pytest.fixture(scope="module")
-def proxy_server(fake_server: FakeTikTok) -> Iterator[HostileProxy]:
-    with HostileProxy(fake_server.base_url) as p:
-        yield p
-
-
-@pytest.fixture
-def proxy(proxy_server: HostileProxy, fake_server: FakeTikTok) -> Iterator[HostileProxy]:
-    fake_server.reset()
-    proxy_server.clear()
-    yield proxy_server
-    proxy_server.clear()
-    fake_server.reset()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.fakes.hostile import MARKER, HostileProxy, gzip_zeros
-from tests.fakes.tiktok import FAKE_ROOM_ID, FAKE_USER, WS_PATH, FakeTikTok
+from tests.fakes.tiktok import FAKE_ROOM_ID, FAKE_USER, WS_PATH
 from ttsign.config import Settings
 from ttsign.server.app import create_app
 
@@ -32,20 +31,9 @@ BUDGET = 1.5 * TIMEOUT + 0.3  # "about the timeout plus a margin" (issue 7, defe
 MiB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def proxy_server(fake_server: FakeTikTok) -> Iterator[HostileProxy]:
-    gzip_zeros(256 * MiB)  # made once, before any memory is measured
-    with HostileProxy(fake_server.base_url) as p:
-        yield p
-
-
-@pytest.fixture
-def proxy(proxy_server: HostileProxy, fake_server: FakeTikTok) -> Iterator[HostileProxy]:
-    fake_server.reset()
-    proxy_server.clear()
-    yield proxy_server
-    proxy_server.clear()
-    fake_server.reset()
+@pytest.fixture(scope="module", autouse=True)
+def _bomb_made_once() -> None:
+    gzip_zeros(256 * MiB)  # made once (cached), before any memory is measured
 
 
 def make_app(proxy: HostileProxy, strategy: str = "direct") -> TestClient:

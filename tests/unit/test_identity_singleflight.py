@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -169,47 +168,34 @@ async def test_close_cancels_the_fetch_in_flight() -> None:
 # ---- TikTok's 429 on the ttwid endpoints (with the hostile proxy) --------------------------------
 
 
-@pytest.fixture(scope="module")
-def proxy(fake_server: FakeTikTok) -> Iterator[HostileProxy]:
-    with HostileProxy(fake_server.base_url) as p:
-        yield p
-
-
-@pytest.fixture
-def hostile(proxy: HostileProxy, fake: FakeTikTok) -> Iterator[HostileProxy]:
-    proxy.clear()
-    yield proxy
-    proxy.clear()
-
-
 def issuer_via(up: Upstream, proxy: HostileProxy) -> TtwidIssuer:
     return TtwidIssuer(up, ttwid_url=proxy.ttwid_url, www=proxy.base_url, user_agent=UA)
 
 
 async def test_issuer_429_on_both_endpoints_is_rate_limited_with_tiktoks_wait(
-    hostile: HostileProxy, upstream: Upstream
+    proxy: HostileProxy, upstream: Upstream
 ) -> None:
-    hostile.add("/ttwid/*", "status", status=429, headers={"Retry-After": "42"})
-    hostile.add("/live", "status", status=429, headers={"Retry-After": "7"})
+    proxy.add("/ttwid/*", "status", status=429, headers={"Retry-After": "42"})
+    proxy.add("/live", "status", status=429, headers={"Retry-After": "7"})
     with pytest.raises(IdentityUnavailable) as exc:
-        await issuer_via(upstream, hostile).issue()
+        await issuer_via(upstream, proxy).issue()
     assert exc.value.reason == "rate_limited" and exc.value.retry_after_s == 42.0
     assert not exc.value.upstream_down
-    assert hostile.base_url.split("//")[1] not in str(exc.value)
+    assert proxy.base_url.split("//")[1] not in str(exc.value)
 
 
-async def test_issuer_429_on_register_falls_back_to_live(hostile: HostileProxy, upstream: Upstream) -> None:
-    hostile.add("/ttwid/*", "status", status=429, headers={"Retry-After": "42"})
-    cookies = await issuer_via(upstream, hostile).issue()
+async def test_issuer_429_on_register_falls_back_to_live(proxy: HostileProxy, upstream: Upstream) -> None:
+    proxy.add("/ttwid/*", "status", status=429, headers={"Retry-After": "42"})
+    cookies = await issuer_via(upstream, proxy).issue()
     assert cookies["ttwid"]
 
 
-async def test_issuer_hang_then_pool_bound_is_a_timeout(hostile: HostileProxy, fake: FakeTikTok) -> None:
-    hostile.add("/ttwid/*", "hang")
-    hostile.add("/live", "hang")
+async def test_issuer_hang_then_pool_bound_is_a_timeout(proxy: HostileProxy, fake: FakeTikTok) -> None:
+    proxy.add("/ttwid/*", "hang")
+    proxy.add("/live", "hang")
     up = Upstream(timeout_s=5.0)  # the HTTP timeout alone would let a waiter sit for 2 x 5 s
     try:
-        pool = IdentityPool(issuer_via(up, hostile).issue, timeout_s=0.4)
+        pool = IdentityPool(issuer_via(up, proxy).issue, timeout_s=0.4)
         started = time.monotonic()
         with pytest.raises(IdentityUnavailable) as exc:
             await pool.acquire()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -34,19 +34,6 @@ from ttsign.tiktok.http import (
 TIMEOUT = 0.5
 MARGIN = 0.5  # what a caller may wait past the timeout
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def proxy_server(fake_server: FakeTikTok) -> Iterator[HostileProxy]:
-    with HostileProxy(fake_server.base_url) as p:
-        yield p
-
-
-@pytest.fixture
-def proxy(proxy_server: HostileProxy, fake: FakeTikTok) -> Iterator[HostileProxy]:
-    proxy_server.clear()
-    yield proxy_server
-    proxy_server.clear()
 
 
 @pytest.fixture
