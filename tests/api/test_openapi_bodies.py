@@ -107,15 +107,16 @@ def _declared(model: type[BaseModel]) -> set[str]:
 def test_answer_builders_fill_their_models_exactly() -> None:
     """The routes build answers as dicts (cheaper); each must be its model's shape, key for key."""
     from ttsign import decode
+    from ttsign.providers.base import ProviderAnswer
     from ttsign.signing.service import SigningService
     from ttsign.signing.signer import Signer
 
     result = SigningService(Signer()).sign(models.EXAMPLE_API_URL, user_agent=models.EXAMPLE_UA, legacy=True)
     signed = result.request
     answers: list[tuple[type[BaseModel], dict[str, Any]]] = [
-        (models.OriginSigned, models.origin_answer(result, 0.125)),
+        (models.OriginSigned, models.origin_answer(ProviderAnswer(result, "native"), 0.125)),
         (models.SignUrlSigned, models.sign_url_answer(signed)),
-        (models.NativeSignOut, models.native_sign_answer(signed)),
+        (models.NativeSignOut, models.native_sign_answer(ProviderAnswer(result, "native"))),
         (models.DecodeOut, models.decode_answer(decode(signed.tokens["X-Gnarly"]))),
     ]
     for model, answer in answers:

@@ -43,7 +43,11 @@ def test_signature_text_plain_full_suffix(client):
         "msToken",
         "x-tt-params",
         "navigator",
+        "provider",
+        "cached",
+        "age_s",
     }
+    assert data["provider"] == "native" and r.headers["x-ttsign-provider"] == "native"
     assert set(data["navigator"]) == {
         "deviceScaleFactor",
         "user_agent",

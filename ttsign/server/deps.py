@@ -8,6 +8,8 @@ from typing import Any
 from starlette.requests import Request
 
 from ttsign.config import Settings
+from ttsign.providers.chain import ProviderChain
+from ttsign.providers.native import NativeProvider
 from ttsign.server import metrics
 from ttsign.server.limits import RateLimiter
 from ttsign.signing.service import SigningService
@@ -25,11 +27,16 @@ class Services:
     signer: Signer
     limiter: RateLimiter
     upstream: Any = None  # ttsign.tiktok client facade (live connect); None when not configured
+    chain: ProviderChain | None = None
+    """The provider chain the app factory built; None gives native only."""
+    providers: ProviderChain = field(init=False)
+    """What the signing routes call (`server.signing_call.sign`)."""
     signing: SigningService = field(init=False)
-    """What the signing routes call: the signer plus the legacy products, latencies recorded."""
+    """The native signer plus the legacy products, latencies recorded."""
 
     def __post_init__(self) -> None:
         self.signing = SigningService(self.signer, observe=observe_signing)
+        self.providers = self.chain if self.chain is not None else ProviderChain([NativeProvider(self.signing)])
 
 
 def services(request: Request) -> Services:

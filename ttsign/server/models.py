@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from ttsign.algorithms.navigator import get_preset
+from ttsign.providers.base import ProviderAnswer
 from ttsign.server.errors import MIN_MESSAGE, ApiError
 from ttsign.server.validation import (
     MAX_MS_TOKEN_CHARS,
@@ -32,7 +33,6 @@ from ttsign.server.validation import (
     check_user_agent,
     parse_json_object,
 )
-from ttsign.signing.service import SigningResult
 from ttsign.signing.signer import SignedRequest
 
 # ---- examples (realistic: a real /api URL with a device_id, a Chrome UA, no msToken) --------------------
@@ -167,6 +167,9 @@ class NativeSignIn(BaseModel):
     ms_token: MsToken | None = Field(
         None, description="a real msToken to pass through; omit it and the URL's own (or an empty one) is used"
     )
+    provider: Literal["native", "browser", "remote"] | None = Field(
+        None, description="force one configured provider (no fallback, no cache); default: the chain"
+    )
 
 
 class DecodeIn(BaseModel):
@@ -262,6 +265,9 @@ class OriginTokens(BaseModel):
     ms_token: str = Field(alias="msToken")
     x_tt_params: str = Field(alias="x-tt-params")
     navigator: Navigator
+    provider: str = Field("native", description="the provider that signed: `native`, `browser` or `remote`")
+    cached: bool = Field(False, description="true when served from the stale-if-error cache (every provider failed)")
+    age_s: float = Field(0.0, description="for a cached answer: seconds since it was signed")
 
 
 class OriginSigned(BaseModel):
@@ -304,6 +310,9 @@ class NativeSigned(BaseModel):
     signed_query: str
     timestamp: int | float
     warnings: list[str]
+    provider: str = Field("native", description="the provider that signed: `native`, `browser` or `remote`")
+    cached: bool = Field(False, description="true when served from the stale-if-error cache (every provider failed)")
+    age_s: float = Field(0.0, description="for a cached answer: seconds since it was signed")
 
 
 class NativeSignOut(BaseModel):
@@ -331,8 +340,14 @@ class DecodeOut(BaseModel):
 # keys, same values, nothing extra), and schemathesis checks every answer against the schema.
 
 
-def origin_answer(result: SigningResult, response_time_ms: float) -> dict[str, Any]:
+def provider_fields(answer: ProviderAnswer) -> dict[str, Any]:
+    """Where a signature came from: `provider`; `cached` and `age_s` say whether it is a stale-if-error answer."""
+    return {"provider": answer.provider, "cached": answer.cached, "age_s": round(answer.age_s, 3)}
+
+
+def origin_answer(answer: ProviderAnswer, response_time_ms: float) -> dict[str, Any]:
     """The origin API's answer (`OriginSigned`) for one signing result."""
+    result = answer.result
     tokens = result.tokens
     return {
         "status": "ok",
@@ -345,6 +360,7 @@ def origin_answer(result: SigningResult, response_time_ms: float) -> dict[str, A
             "msToken": tokens.get("msToken", ""),
             "x-tt-params": result.tt_params,
             "navigator": result.navigator,
+            **provider_fields(answer),
         },
         "response_time_ms": response_time_ms,
     }
@@ -368,9 +384,9 @@ def sign_url_answer(signed: SignedRequest) -> dict[str, Any]:
     }
 
 
-def native_sign_answer(signed: SignedRequest) -> dict[str, Any]:
+def native_sign_answer(answer: ProviderAnswer) -> dict[str, Any]:
     """`POST /v1/sign`'s answer (`NativeSignOut`)."""
-    return {"code": 200, "data": signed.to_dict()}
+    return {"code": 200, "data": {**answer.result.request.to_dict(), **provider_fields(answer)}}
 
 
 def decode_answer(decoded: dict[str, Any]) -> dict[str, Any]:

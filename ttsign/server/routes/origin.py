@@ -15,7 +15,8 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ttsign.server import logs
+from ttsign.providers.base import SignJob
+from ttsign.server import logs, signing_call
 from ttsign.server.deps import services
 from ttsign.server.errors import ApiError
 from ttsign.server.models import (
@@ -34,12 +35,13 @@ from ttsign.signing.policy import ParsedURL
 router = APIRouter(tags=["origin"])
 
 
-def _answer(
+async def _answer(
     request: Request, url: str, parsed: ParsedURL, user_agent: str | None, ms_token: str | None
 ) -> JSONResponse:
     started = time.perf_counter()
-    result = services(request).signing.sign(url, "GET", b"", user_agent, ms_token, parsed=parsed, legacy=True)
-    return JSONResponse(origin_answer(result, round((time.perf_counter() - started) * 1000, 3)))
+    answer = await signing_call.sign(request, SignJob(url, parsed, "GET", b"", user_agent, ms_token, legacy=True))
+    elapsed = round((time.perf_counter() - started) * 1000, 3)
+    return JSONResponse(origin_answer(answer, elapsed), headers=signing_call.provider_headers(answer))
 
 
 @router.post(
@@ -60,7 +62,7 @@ async def post_signature(request: Request) -> JSONResponse:
     else:
         raise ApiError(415, f"expected a text/plain body holding the URL, got Content-Type {ct}")
     parsed = check_url(url, services(request).settings)
-    return _answer(request, url.strip(), parsed, None, None)
+    return await _answer(request, url.strip(), parsed, None, None)
 
 
 @router.post(
@@ -76,4 +78,4 @@ async def post_sign(request: Request) -> JSONResponse:
         raise ApiError(400, "missing field 'room_url' (or 'url') holding the TikTok URL")
     parsed = check_url(url, services(request).settings)
     logs.add_secrets(body.ms_token, parsed.ms_token)
-    return _answer(request, url.strip(), parsed, body.user_agent or None, body.ms_token)
+    return await _answer(request, url.strip(), parsed, body.user_agent or None, body.ms_token)

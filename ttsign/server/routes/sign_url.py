@@ -17,7 +17,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ttsign.server import logs
+from ttsign.providers.base import SignJob
+from ttsign.server import logs, signing_call
 from ttsign.server.deps import services
 from ttsign.server.errors import ApiError, long_enough
 from ttsign.server.models import SIGN_URL_BODY, SignUrlIn, SignUrlSigned, parse_body, sign_url_answer
@@ -41,8 +42,9 @@ async def _sign(request: Request, *, denial_in_body: bool) -> JSONResponse:
         raise
     body = check_body(data.payload, svc.settings, "payload")
     logs.add_secrets(parsed.ms_token)
-    result = svc.signing.sign(data.url, data.method or "GET", body, data.userAgent or None, None, parsed=parsed)
-    return JSONResponse(sign_url_answer(result.request))
+    job = SignJob(data.url, parsed, (data.method or "GET").upper(), body.encode(), data.userAgent or None, None)
+    answer = await signing_call.sign(request, job)
+    return JSONResponse(sign_url_answer(answer.result.request), headers=signing_call.provider_headers(answer))
 
 
 @router.post(

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ttsign.algorithms.errors import TokenError
-from ttsign.server import logs
+from ttsign.providers.base import SignJob
+from ttsign.server import logs, signing_call
 from ttsign.server.deps import services
 from ttsign.server.errors import ApiError
 from ttsign.server.models import (
@@ -39,10 +40,17 @@ async def v1_sign(request: Request) -> JSONResponse:
     parsed = check_url(data.url, svc.settings)
     body = check_body(data.body, svc.settings)
     logs.add_secrets(data.ms_token, parsed.ms_token)
-    result = svc.signing.sign(
-        data.url, data.method or "GET", body, data.user_agent or None, data.ms_token, parsed=parsed
+    job = SignJob(
+        data.url,
+        parsed,
+        (data.method or "GET").upper(),
+        body.encode(),
+        data.user_agent or None,
+        data.ms_token,
+        provider=data.provider,
     )
-    return JSONResponse(native_sign_answer(result.request))
+    answer = await signing_call.sign(request, job)
+    return JSONResponse(native_sign_answer(answer), headers=signing_call.provider_headers(answer))
 
 
 @router.post(
