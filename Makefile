@@ -46,6 +46,27 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 
 node: $(NODE_STAMP)
 
+# Other client versions, each in its own environment so they never disturb the 7.x / 2.x tests:
+# a pinned Python client per tests/e2e/envs/<name>/requirements.txt (venv in .venvs/<name>), and an npm
+# lockfile per tests/e2e/node-<name>/ (its own node_modules).
+CLIENT_REQS   := $(wildcard tests/e2e/envs/*/requirements.txt)
+CLIENT_STAMPS := $(patsubst tests/e2e/envs/%/requirements.txt,.venvs/%/.ttsign-stamp,$(CLIENT_REQS))
+NODE_LOCKS    := $(wildcard tests/e2e/node-*/package-lock.json)
+NODE_STAMPS   := $(patsubst %/package-lock.json,%/node_modules/.ttsign-stamp,$(NODE_LOCKS))
+
+.venvs/%/.ttsign-stamp: tests/e2e/envs/%/requirements.txt
+	rm -rf .venvs/$*
+	$(PYTHON) -m venv .venvs/$*
+	.venvs/$*/bin/python -m pip install --quiet -r $<
+	touch $@
+
+tests/e2e/node-%/node_modules/.ttsign-stamp: tests/e2e/node-%/package.json tests/e2e/node-%/package-lock.json
+	cd tests/e2e/node-$* && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: clients
+clients: $(CLIENT_STAMPS) $(NODE_STAMPS)
+
 # Debian's chromium for the page tests (tests/e2e/test_pages_chromium.py drives it; never a browser download).
 chromium:
 	command -v chromium >/dev/null || apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium) || echo "chromium missing: the page tests will be skipped"
@@ -53,7 +74,7 @@ chromium:
 serve: $(SERVE_STAMP)
 	$(PY) -m ttsign serve
 
-test: $(STAMP) $(NODE_STAMP) chromium
+test: $(STAMP) $(NODE_STAMP) clients chromium
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
@@ -76,4 +97,4 @@ fmt: $(STAMP)
 	$(PY) -m ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venvs .pytest_cache .ruff_cache .hypothesis

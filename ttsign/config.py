@@ -50,6 +50,30 @@ class Settings(BaseSettings):
     webcast_xbogus: bool = Field(False, validation_alias=_env("WEBCAST_XBOGUS"))
     browser_preset: str = Field("chrome-win", validation_alias=_env("BROWSER_PRESET"))
 
+    # Providers (ttsign/providers): the chain, its breakers, shadow comparison, stale-if-error cache
+    providers: str = Field("native", validation_alias=_env("PROVIDERS"))
+    breaker_failures: int = Field(5, ge=1, validation_alias=_env("BREAKER_FAILURES"))
+    breaker_window_s: float = Field(60.0, gt=0, validation_alias=_env("BREAKER_WINDOW"))
+    breaker_cooldown_s: float = Field(30.0, gt=0, validation_alias=_env("BREAKER_COOLDOWN"))
+    breaker_max_cooldown_s: float = Field(600.0, gt=0, validation_alias=_env("BREAKER_MAX_COOLDOWN"))
+    shadow_rate: float = Field(0.0, ge=0.0, le=1.0, validation_alias=_env("SHADOW_RATE"))
+    cache_ttl_s: float = Field(0.0, ge=0.0, validation_alias=_env("CACHE_TTL"))
+    cache_size: int = Field(1024, ge=1, validation_alias=_env("CACHE_SIZE"))
+    provider_faults: str = Field("", validation_alias=_env("PROVIDER_FAULTS"))  # tests: "native=error,browser=hang"
+    # browser provider (optional extra `ttsign[browser]`: Playwright driving the system's Chromium)
+    browser_executable: str = Field("/usr/bin/chromium", validation_alias=_env("BROWSER_EXECUTABLE"))
+    browser_page_url: str = Field("https://www.tiktok.com/explore", validation_alias=_env("BROWSER_PAGE_URL"))
+    browser_sdk: str = Field("", validation_alias=_env("BROWSER_SDK"))  # a pinned SDK file or URL, served locally
+    browser_pages: int = Field(2, ge=1, le=16, validation_alias=_env("BROWSER_PAGES"))
+    browser_queue: int = Field(64, ge=1, validation_alias=_env("BROWSER_QUEUE"))
+    browser_timeout_s: float = Field(5.0, gt=0, validation_alias=_env("BROWSER_TIMEOUT"))
+    browser_recycle_after: int = Field(5000, ge=1, validation_alias=_env("BROWSER_RECYCLE_AFTER"))
+    browser_recycle_minutes: float = Field(60.0, gt=0, validation_alias=_env("BROWSER_RECYCLE_MINUTES"))
+    # remote provider: another sign server (ttsign, or Euler) speaking POST /webcast/sign_url
+    remote_url: str = Field("", validation_alias=_env("REMOTE_URL"))
+    remote_key: str = Field("", validation_alias=_env("REMOTE_KEY"))
+    remote_timeout_s: float = Field(5.0, gt=0, validation_alias=_env("REMOTE_TIMEOUT"))
+
     # Upstream TikTok (every base configurable so tests point them at a fake)
     tiktok_www: str = Field("https://www.tiktok.com", validation_alias=_env("TIKTOK_WWW"))
     ttwid_url: str = Field("https://ttwid.bytedance.com/ttwid/union/register/", validation_alias=_env("TTWID_URL"))
