@@ -140,3 +140,35 @@ def signed_from_url(
         warnings=warnings,
         timestamp=0,
     )
+
+
+class ChainEvents(Protocol):
+    """What the chain reports as it works; the server turns it into `/metrics` (`server.metrics`).
+
+    Every method must be cheap and must not raise. `NullEvents` does nothing (library use, tests)."""
+
+    def call(self, provider: str, outcome: str, kind: str, seconds: float) -> None:
+        """One provider call: `outcome` is `ok` or `failed`; `kind` is "" or a `FailureKind`."""
+
+    def breaker(self, provider: str, state: str) -> None:
+        """A breaker changed state: `closed`, `open` or `half_open`."""
+
+    def shadow(self, provider: str, other: str, outcome: str, fields: tuple[str, ...]) -> None:
+        """One shadow comparison: `outcome` is `agree`, `disagree` or `failed`; `fields` the differing ones."""
+
+    def cache(self, outcome: str) -> None:
+        """Stale-if-error cache: `hit` (served), `miss` (nothing fresh), `stored`."""
+
+
+class NullEvents:
+    def call(self, provider: str, outcome: str, kind: str, seconds: float) -> None:
+        return None
+
+    def breaker(self, provider: str, state: str) -> None:
+        return None
+
+    def shadow(self, provider: str, other: str, outcome: str, fields: tuple[str, ...]) -> None:
+        return None
+
+    def cache(self, outcome: str) -> None:
+        return None
