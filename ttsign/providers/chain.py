@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ttsign.providers.base import Provider, ProviderAnswer, ProviderError, SignJob
+from ttsign.providers.base import ChainEvents, NullEvents, Provider, ProviderAnswer, ProviderError, SignJob
 
 
 class AllProvidersFailed(Exception):
@@ -26,9 +26,10 @@ class UnknownProvider(ValueError):
 
 
 class ProviderChain:
-    def __init__(self, providers: Sequence[Provider]) -> None:
+    def __init__(self, providers: Sequence[Provider], *, events: ChainEvents | None = None) -> None:
         if not providers:
             raise ValueError("a provider chain needs at least one provider")
+        self.events: ChainEvents = events if events is not None else NullEvents()
         self.providers = list(providers)
         self.by_name = {p.name: p for p in self.providers}
 
