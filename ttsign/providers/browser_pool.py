@@ -44,6 +44,8 @@ LAUNCH_ARGS = (
 )
 """sdk-oracle.md §2's `clean` profile (`navigator.webdriver === false`); headless and no sandbox come from
 Playwright's own launch options."""
+SDK_RECORDS = 8
+"""How many SDK scripts `info()` keeps (page mode), newest last."""
 PINNED_ARGS = ("--host-resolver-rules=MAP * ~NOTFOUND",)
 """Pinned mode: no name resolves, so nothing can leave the machine even past the route (which aborts all)."""
 
@@ -348,7 +350,10 @@ class BrowserPool:
                 return
             with contextlib.suppress(Exception):
                 body = await response.body()
+                self.sdk.pop(response.url, None)
                 self.sdk[response.url] = SdkRecord.of(response.url, body)
+                while len(self.sdk) > SDK_RECORDS:  # the newest few: a page rotates builds over months
+                    self.sdk.pop(next(iter(self.sdk)))
 
         page.on("response", record)
         await page.route(wanted, capture)
@@ -359,6 +364,10 @@ class BrowserPool:
                 "() => window.byted_acrawler && typeof window.byted_acrawler.frontierSign === 'function'",
                 timeout=timeout,
             )
+            for _ in range(40):  # the response handler reads the script's body as a task of its own
+                if any(is_sdk_script(url) for url in self.sdk):
+                    break
+                await asyncio.sleep(0.05)
         except Exception:
             raise ProviderError(
                 "unavailable",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-SDK_SCRIPT = re.compile(r"(webmssdk|secsdk|acrawler|mssdk)[^/]*\.js$", re.IGNORECASE)
+SDK_SCRIPT = re.compile(r"(webmssdk|secsdk|acrawler|mssdk).*\.js$", re.IGNORECASE)
 """A script URL's path that holds TikTok's web SDK (`webmssdk_2.0.0.561.js`, `secsdk-lastest.umd.js` ...)."""
 _VERSION = re.compile(r"""\b(scmVersion|sdkVersion|release)\s*[=:]\s*["']([0-9][0-9A-Za-z.\-]{2,40})["']""")
 
