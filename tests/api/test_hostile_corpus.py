@@ -69,7 +69,8 @@ def add(*cases: Case) -> None:
 
 
 # ---- the routes -----------------------------------------------------------------------------------
-POST_JSON_ROUTES = ("/sign", "/v1/sign", "/v1/decode", "/webcast/sign_url", "/tiktok/sign_url")
+EULER_SIGN_URL = "/tiktok/signing/encrypt/sign_url"  # Euler's SDKs 0.5/0.6 (issue 10)
+POST_JSON_ROUTES = ("/sign", "/v1/sign", "/v1/decode", "/webcast/sign_url", "/tiktok/sign_url", EULER_SIGN_URL)
 POST_ROUTES = ("/signature", *POST_JSON_ROUTES)
 GET_ROUTES = (
     "/health",
@@ -109,6 +110,7 @@ VALID: dict[str, dict[str, Any]] = {
         "sessionId": "abc",
         "ttTargetIdc": "useast2a",
     },
+    EULER_SIGN_URL: {"url": GOOD_WEBCAST, "userAgent": "Mozilla/5.0", "ttwid": "1%7Cabc", "includeBrowserParams": True},
 }
 FIELDS: dict[str, tuple[str, ...]] = {
     "/sign": ("room_url", "url", "user_agent", "ms_token"),
@@ -116,6 +118,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "/v1/decode": ("token",),
     "/webcast/sign_url": ("url", "userAgent", "method", "type", "payload", "sessionId", "ttTargetIdc"),
     "/tiktok/sign_url": ("url", "userAgent", "method", "type", "payload", "sessionId", "ttTargetIdc"),
+    EULER_SIGN_URL: ("url", "userAgent", "method", "type", "payload", "sessionId", "ttTargetIdc", "ttwid"),
 }
 
 
@@ -222,7 +225,7 @@ for path in ("/sign", "/v1/sign"):
         ("long", "a" * 1025),
     ):
         add(Case(f"mstoken-{label}-{path}", "POST", path, 400, doc(path, ms_token=tok), JSON, "ms_token"))
-for path in ("/webcast/sign_url", "/tiktok/sign_url"):
+for path in ("/webcast/sign_url", "/tiktok/sign_url", EULER_SIGN_URL):
     for label, ua in (("crlf", "a\r\nb"), ("latin1", "café"), ("long", "M" * 1025)):
         add(Case(f"ua-{label}-{path}", "POST", path, 400, doc(path, userAgent=ua), JSON, "userAgent"))
     add(Case(f"method-bad-{path}", "POST", path, 400, doc(path, method="FETCH"), JSON, "method"))

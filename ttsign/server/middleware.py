@@ -35,8 +35,11 @@ PUBLIC_PATHS = frozenset(
     {"/", "/health", "/livez", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 )
 PUBLIC_PREFIX = "/docs/assets/"  # the docs pages' scripts and styles, served from the package
-UNMETERED_PATHS = frozenset({"/webcast/rate_limits"})
-SIGNING_PATHS = frozenset({"/signature", "/sign", "/webcast/sign_url", "/tiktok/sign_url", "/v1/sign", "/v1/decode"})
+UNMETERED_PATHS = frozenset({"/webcast/rate_limits", "/accounts/me/rate_limits"})
+SIGNING_PATHS = frozenset(
+    {"/signature", "/sign", "/webcast/sign_url", "/tiktok/sign_url", "/v1/sign", "/v1/decode"}
+    | {"/tiktok/signing/encrypt/sign_url", "/webcast/sign_url/"}  # Euler's SDKs, TikTokLive 6.6 (issue 10)
+)
 """Routes that only compute (no call to TikTok): not rate limited in open mode unless TTSIGN_OPEN_RATE_LIMIT."""
 
 

@@ -180,10 +180,12 @@ class DecodeIn(BaseModel):
 
 
 class SignUrlIn(BaseModel):
-    """`POST /webcast/sign_url` and `/tiktok/sign_url`, as TikTokLive 7.x and tiktok-live-connector 2.x send it.
+    """`POST /webcast/sign_url`, `/tiktok/sign_url` and `/tiktok/signing/encrypt/sign_url`, as TikTokLive 7.x,
+    tiktok-live-connector 2.x and Euler's SDKs (tiktok-live-api-sdk 0.6, EulerApiSdk 0.5) send it.
 
-    `sessionId`, `ttTargetIdc` and `type` are accepted, type-checked and never used or logged: session
-    cookies are not signing inputs.
+    `sessionId`, `ttTargetIdc`, `ttwid` and `type` are accepted, type-checked and never used or logged: cookies
+    are not signing inputs. `includeBrowserParams` and `includeVerifyFp` (Euler's SDKs; booleans, strictly)
+    change nothing here: ttsign signs the URL exactly as sent and never adds parameters to it.
     """
 
     model_config = _STRICT
@@ -194,6 +196,15 @@ class SignUrlIn(BaseModel):
     payload: Text | None = Field(None, description="the exact body of a POST")
     sessionId: Text | None = Field(None, description="accepted, never used or logged")
     ttTargetIdc: Text | None = Field(None, description="accepted, never used or logged")
+    ttwid: Text | None = Field(None, description="a ttwid cookie (Euler's SDKs); accepted, never used or logged")
+    includeBrowserParams: bool | None = Field(
+        None,
+        description="Euler's SDKs: ask the signer to add the browser_* params; ignored, ttsign signs the URL as "
+        "sent (the URL must already carry the params the request will be sent with)",
+    )
+    includeVerifyFp: bool | None = Field(
+        None, description="Euler's SDKs (deprecated there): ask for a verifyFp param; ignored, ttsign adds none"
+    )
 
 
 ORIGIN_SIGN_BODY = request_body(

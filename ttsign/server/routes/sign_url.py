@@ -31,7 +31,7 @@ router = APIRouter(tags=["client-compatible"])
 async def _sign(request: Request, *, denial_in_body: bool) -> JSONResponse:
     svc = services(request)
     data = parse_body(SignUrlIn, await request.body(), request.headers.get("content-type", ""))
-    logs.add_secrets(data.sessionId, data.ttTargetIdc, data.type)  # type-checked, deliberately unused, never logged
+    logs.add_secrets(data.sessionId, data.ttTargetIdc, data.ttwid, data.type)  # type-checked, unused, never logged
     try:
         parsed = check_url(data.url, svc.settings)
     except ApiError as err:
@@ -65,3 +65,13 @@ async def webcast_sign_url(request: Request) -> JSONResponse:
 )
 async def tiktok_sign_url(request: Request) -> JSONResponse:
     return await _sign(request, denial_in_body=False)
+
+
+@router.post(
+    "/tiktok/signing/encrypt/sign_url",
+    openapi_extra=SIGN_URL_BODY,
+    summary="Sign a URL (Euler's SDKs: tiktok-live-api-sdk 0.6, EulerApiSdk 0.5)",
+    responses=responses(SignUrlSigned, *ANY, *KEYED, *BODY),
+)
+async def euler_sign_url(request: Request) -> JSONResponse:
+    return await _sign(request, denial_in_body=True)
