@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tarfile
@@ -69,7 +70,9 @@ def _fetch() -> None:
                 got = hashlib.sha256(data).hexdigest()
                 if got != SHA256[name]:
                     raise SdkFileError(f"{PACKAGE} javascript/{name}: sha256 {got} != {SHA256[name]} (sdk-oracle.md)")
-                (CACHE / name).write_bytes(data)
+                part = CACHE / f".{name}.{os.getpid()}.part"
+                part.write_bytes(data)
+                os.replace(part, CACHE / name)  # atomic: a test run beside this one never reads half a file
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -86,8 +89,6 @@ def require_chromium() -> str:
 
 def chromium_processes(root_pid: int | None = None) -> list[int]:
     """Chromium processes in this process's tree (Playwright's driver launches them as its children)."""
-    import os
-
     import psutil
 
     try:

@@ -88,7 +88,7 @@ async def test_bounded_queue_overloaded_and_per_call_timeout(make: Callable[...,
         with pytest.raises(ProviderError) as late:
             await task
         assert late.value.kind == "timeout"
-    assert time.monotonic() - started < 1.5  # bounded by the 1 s deadline, not by the stalled page
+    assert time.monotonic() - started < 3.0  # bounded by the 1 s deadline, not by the stalled page
     # the stalled page was replaced: the next call signs
     await until(lambda: p.info()["pages"] == 1)
     assert (await p.sign(JOB)).request.tokens["X-Bogus"]
@@ -118,7 +118,7 @@ async def test_recycles_after_t_minutes(make: Callable[..., Awaitable[BrowserPro
 
 
 async def test_page_crash_fails_the_call_then_a_new_page_signs(make: Callable[..., Awaitable[BrowserProvider]]) -> None:
-    p = await make(timeout_s=5.0)
+    p = await make(timeout_s=10.0)
     seen = set(chromium_processes())
     await stall(p)
     page = pool(p).pages_for_tests()[0]
@@ -131,7 +131,7 @@ async def test_page_crash_fails_the_call_then_a_new_page_signs(make: Callable[..
     with pytest.raises(ProviderError) as err:
         await call
     assert err.value.kind == "crashed"
-    assert time.monotonic() - started < 2.0  # at once, not at the 5 s deadline
+    assert time.monotonic() - started < 5.0  # at once, not at the 10 s deadline
     await until(lambda: pool(p).pages_for_tests() not in ([], [page]))
     assert (await p.sign(JOB)).request.tokens["X-Bogus"]
     assert p.info()["restarts"] == 0  # the browser itself lived on
@@ -142,7 +142,7 @@ async def test_page_crash_fails_the_call_then_a_new_page_signs(make: Callable[..
 
 
 async def test_browser_crash_fails_the_call_then_relaunches(make: Callable[..., Awaitable[BrowserProvider]]) -> None:
-    p = await make(timeout_s=5.0, pages=2)
+    p = await make(timeout_s=10.0, pages=2)
     seen = set(chromium_processes())
     assert seen
     await stall(p)
@@ -151,9 +151,11 @@ async def test_browser_crash_fails_the_call_then_relaunches(make: Callable[..., 
     pid = pool(p).browser_pid
     assert pid in seen
     os.kill(pid, signal.SIGKILL)
+    started = time.monotonic()
     with pytest.raises(ProviderError) as err:
         await call
     assert err.value.kind == "crashed"
+    assert time.monotonic() - started < 5.0  # at once, not at the 10 s deadline
     with pytest.raises(ProviderError) as down:  # while it relaunches: a quick "unavailable", not a wait
         await p.sign(JOB)
     assert down.value.kind in ("unavailable", "crashed")
@@ -188,6 +190,7 @@ SERVER = textwrap.dedent(
     import uvicorn
     from fastapi import FastAPI
 
+    from tests.providers.sdk_files import chromium_processes, still_running
     from ttsign.providers.browser import BrowserProvider
     from ttsign.signing.signer import Signer
 
@@ -196,10 +199,12 @@ SERVER = textwrap.dedent(
     @asynccontextmanager
     async def lifespan(app):
         await provider.start()
+        seen = chromium_processes()
         print("ready", flush=True)
         yield
         await provider.close()
-        print("closed", flush=True)
+        # what the shutdown itself left running, before this process exits (and Playwright's driver with it)
+        print("closed", len(still_running(seen)), flush=True)
 
     uvicorn.run(FastAPI(lifespan=lifespan), host="127.0.0.1", port=0, log_level="warning")
     """
@@ -228,7 +233,7 @@ def test_sigterm_of_a_server_process_leaves_no_chromium(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=20)
         # uvicorn ends the process by its signal once the lifespan shutdown ran (as `ttsign serve` does)
         assert proc.returncode in (0, -signal.SIGTERM), err
-        assert "closed" in out, err
+        assert "closed 0" in out, (out, err)
         assert still_running(seen) == []
     finally:
         if proc.poll() is None:
