@@ -231,7 +231,9 @@ def _warnings(job: SignJob, tokens: dict[str, str], ua: str, product: Product) -
     given = job.ms_token if job.ms_token is not None else job.parsed.ms_token
     if given and given != tokens.get("msToken"):
         out.append("the msToken given was not used: the browser's SDK signs with its own")
-    if not tokens.get("msToken"):
+    if not tokens:
+        out.append("the SDK's hook left this request unsigned: the page sends it so (not on the hook's allowlist)")
+    elif not tokens.get("msToken"):
         out.append("msToken is empty: accepted by TikTok, but a real one from a TikTok response is better")
     if product is Product.WEBCAST and ("X-Gnarly" in tokens or "X-Dynosaur" in tokens):
         out.append("the SDK put X-Gnarly on a webcast path TikTok answers with 403 when it carries one")

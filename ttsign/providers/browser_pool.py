@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -79,15 +80,25 @@ class Captured:
     headers: dict[str, str]
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.~=&%+\-]*")
+
+
 @dataclass
 class _Expect:
     target: str  # host + path of the request the page is about to send
     method: str
     future: asyncio.Future[Captured]
+    query_head: str = ""
+    """The start of its query that no browser re-encodes: a page's own request to the same path (page mode)
+    is not taken for ours."""
 
     def matches(self, url: str, method: str) -> bool:
         parts = urlsplit(url)
-        return method == self.method and parts.netloc + parts.path == self.target
+        return (
+            method == self.method
+            and parts.netloc + parts.path == self.target
+            and parts.query.startswith(self.query_head)
+        )
 
 
 @dataclass(eq=False)
@@ -343,7 +354,10 @@ class BrowserPool:
 
         def wanted(url: str) -> bool:
             exp = slot.expect
-            return exp is not None and not exp.future.done() and exp.target == _target(url)
+            if exp is None or exp.future.done():
+                return False
+            parts = urlsplit(url)
+            return exp.target == parts.netloc + parts.path and parts.query.startswith(exp.query_head)
 
         async def record(response: Any) -> None:
             if response.request.resource_type != "script" or not is_sdk_script(response.url):
@@ -458,7 +472,8 @@ class BrowserPool:
     ) -> Captured:
         loop = asyncio.get_running_loop()
         parts = urlsplit(url)
-        expect = _Expect(parts.netloc + parts.path, method, loop.create_future())
+        head = _PLAIN.match(parts.query)
+        expect = _Expect(parts.netloc + parts.path, method, loop.create_future(), head.group(0) if head else "")
         slot.expect = expect
         evaluation = loop.create_task(
             slot.page.evaluate("([k, u, m, b]) => window.__ttsignSend(k, u, m, b)", [kind, url, method, body])
@@ -515,11 +530,6 @@ class BrowserPool:
     def pages_for_tests(self) -> list[Any]:
         """The live pages (tests crash or stall one)."""
         return [s.page for s in self._slots if not s.dead and s.generation == self._generation]
-
-
-def _target(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.netloc + parts.path
 
 
 def _consume(task: asyncio.Task[Any]) -> None:
