@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     )
     proxy: str = Field("", validation_alias=_env("PROXY"))
     connect_strategy: Literal["auto", "direct", "relay"] = Field("direct", validation_alias=_env("CONNECT_STRATEGY"))
-    ws_signer: Literal["none", "x-gnarly"] = Field("none", validation_alias=_env("WS_SIGNER"))
+    ws_signer: Literal["none", "x-bogus", "x-gnarly", "auto"] = Field("none", validation_alias=_env("WS_SIGNER"))
     ttwid_ttl_s: int = Field(7200, ge=1, validation_alias=_env("TTWID_TTL"))
     connects_per_hour: int = Field(15, ge=1, validation_alias=_env("CONNECTS_PER_HOUR"))
     upstream_timeout_s: float = Field(10.0, gt=0, validation_alias=_env("UPSTREAM_TIMEOUT"))

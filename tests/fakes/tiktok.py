@@ -57,6 +57,8 @@ from urllib.parse import quote, unquote
 from aiohttp import WSMsgType, web
 
 from tests.fakes.background import BackgroundServer
+from ttsign.algorithms import signature
+from ttsign.algorithms.payloads import gnarly532
 from ttsign.tiktok import proto
 
 __all__ = [
@@ -145,6 +147,9 @@ class FakeConfig:
       empty = host-only, so cookie jars keep them for 127.0.0.1.
     * ``close_reason``: non-empty -> after the ``msg`` frames, send a ``close`` frame with this
       ``close_reason`` header and close the socket (TikTok's server-side close).
+    * ``ws_requires``: the socket signature an upgrade must carry, ``none`` (default), ``x-bogus``
+      (the page's 16-character frontierSign X-Bogus, ``ttsign.signing.ws``) or ``x-gnarly`` (an X-Gnarly
+      5.3.2 over the query before it, fresh); otherwise refused like TikTok, ``illegal secret key``.
     """
 
     down: int = 0
@@ -159,6 +164,7 @@ class FakeConfig:
     ping_interval: int = 10
     cookie_domain: str = ""
     close_reason: str = ""
+    ws_requires: str = "none"
 
     def update(self, **kw: Any) -> None:
         """Set the named fields; unknown names or wrong types raise ``ValueError``."""
@@ -177,7 +183,58 @@ class FakeConfig:
                 ok = isinstance(value, str)
             if not ok:
                 raise ValueError(f"bad value for {key!r}: {value!r}")
+            if key == "ws_requires" and value not in WS_SIGNATURES:
+                raise ValueError(f"bad value for 'ws_requires': {value!r}; known: {', '.join(WS_SIGNATURES)}")
             setattr(self, key, list(value) if isinstance(value, list) else value)
+
+
+WS_SIGNATURES = ("none", "x-bogus", "x-gnarly")
+"""What ``FakeConfig.ws_requires`` can ask of a socket upgrade."""
+
+
+def _raw_pairs(raw_query: str) -> list[tuple[str, str, str]]:
+    """``(raw segment, name, value)`` per ``&`` segment, percent-decoded (``+`` stays ``+``, as in tokens)."""
+    out = []
+    for seg in raw_query.split("&"):
+        name, _, value = seg.partition("=")
+        out.append((seg, unquote(name), unquote(value)))
+    return out
+
+
+def ws_signature_problem(required: str, raw_query: str, *, now: float | None = None) -> str:
+    """Why a socket query lacks the signature ``required`` (``""`` when it carries a valid one).
+
+    ``x-bogus``: an ``X-Bogus`` that is a well-formed frontierSign token over the page's empty payload (it
+    re-encodes to itself from its own fields). ``x-gnarly``: an ``X-Gnarly`` 5.3.2 whose sealed query is
+    the query before it, byte for byte or percent-decoded (the real check is not byte-exact, nglmercer),
+    at most 5 minutes old. Nothing else is an input; the UA is not checked (the clients use their own).
+    """
+    if required == "none":
+        return ""
+    pairs = _raw_pairs(raw_query)
+    name = {"x-bogus": "X-Bogus", "x-gnarly": "X-Gnarly"}[required]
+    at = next((i for i, (_, k, _v) in enumerate(pairs) if k == name), None)
+    if at is None:
+        return f"no {name} in the socket query"
+    token = pairs[at][2]
+    if required == "x-bogus":
+        try:
+            f = signature.decode_frontier_stub(token)
+        except ValueError as exc:
+            return f"X-Bogus is not a frontierSign token: {exc}"
+        again = signature.frontier_stub("", f.call_index, b"\x40" + f.header, f.initialized)
+        return "" if again == token else "X-Bogus is not over the page's empty socket payload"
+    try:
+        fields_ = gnarly532.decode(token)
+    except ValueError as exc:
+        return f"X-Gnarly does not decode: {exc}"
+    before = pairs[:at]
+    candidates = ("&".join(seg for seg, _, _ in before), "&".join(f"{k}={v}" for _, k, v in before))
+    stamp = time.time() if now is None else now
+    results = [gnarly532.verify(fields_, sealed_query=c, body=None, now=stamp) for c in candidates]
+    if any(not r for r in results):
+        return ""
+    return "X-Gnarly does not verify for this query: " + "; ".join(f"{k}: {v}" for k, v in results[-1].items())
 
 
 def _empty_state() -> dict[str, Any]:
@@ -610,6 +667,10 @@ class _Fake:
             return self._refuse(rec, 417, "illegal request: ttwid cookie missing")
         if self.config.strict_ttwid and not rec["ttwid_issued"]:
             return self._refuse(rec, 417, "illegal request: ttwid not valid")
+        problem = ws_signature_problem(self.config.ws_requires, request.query_string)
+        rec["signature"] = {"required": self.config.ws_requires, "problem": problem}
+        if problem:
+            return self._refuse(rec, 417, "illegal secret key")
         ws.headers["Handshake-Options"] = f"ping-interval={self.config.ping_interval}; ping-timeout=30"
         await ws.prepare(request)
         rec["accepted"] = True

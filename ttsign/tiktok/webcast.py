@@ -12,8 +12,10 @@ Both client libraries need one HTTP answer: raw `ProtoMessageFetchResult` bytes 
   parse, an error or a timeout). Both use the one identity acquired first: a failed acquisition is not
   retried, and the fallback does not count a second connect against the identity's pace.
 
-A socket-URL signer hook (`WsUrlSigner`) can add params such as an X-Gnarly to `route_params`, in case
-TikTok starts enforcing one on the socket (§2.2, "the one open conflict"). It is off by default.
+A socket-URL signer hook (`WsUrlSigner`) can add params such as an X-Bogus or X-Gnarly to `route_params`,
+in case TikTok enforces one on the socket (§2.2, "the one open conflict"). It is off by default; a signer
+with an async `choose` (`ws_modes.AutoWsSigner`) probes the socket first, and its refusals are connect errors
+(`socket_refused`, `upstream_down`, `timeout`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ttsign.tiktok import proto
 from ttsign.tiktok.failures import RATE_LIMITED, TIMEOUT, UNREACHABLE, describe, kind_of, retry_after_of
 from ttsign.tiktok.http import Upstream, UpstreamError, simple_cookie_safe
 from ttsign.tiktok.identity_pool import AnonIdentity, IdentityPool, IdentityUnavailable
+from ttsign.tiktok.ws_modes import SocketModeError
 
 AUTO_DIRECT_RESERVE_S = 0.1
 """Of the caller's time, what auto keeps back from relay so the (local, instant) direct fallback still answers."""
@@ -138,9 +141,12 @@ class DirectStrategy:
         self.ws_signer = ws_signer
         self.clock = clock
 
-    def build(self, room_id: str, now_ms: int) -> bytes:
+    def build(self, room_id: str, now_ms: int, signed: dict[str, str] | None = None) -> bytes:
+        """`signed`: the socket params a probing signer chose (`ws_modes`); None: ask `ws_signer` now."""
         route = {**DIRECT_ROUTE_PARAMS, "room_id": room_id}
-        if self.ws_signer is not None:
+        if signed is not None:
+            route.update(signed)
+        elif self.ws_signer is not None:
             route.update(self.ws_signer(dict(route)))
         return proto.encode_fetch_result(
             cursor=f"{now_ms}_0_0_0",  # any non-empty cursor; both clients reject an empty one
@@ -156,10 +162,22 @@ class DirectStrategy:
         )
 
     async def connect(self, req: ConnectRequest) -> ConnectResult:
-        return self.result(req, await _identity(self.pool))
+        return await self.signed_result(req, await _identity(self.pool))
 
-    def result(self, req: ConnectRequest, ident: AnonIdentity) -> ConnectResult:
-        body = self.build(req.room_id, int(self.clock() * 1000))
+    async def signed_result(self, req: ConnectRequest, ident: AnonIdentity) -> ConnectResult:
+        """`result`, after a probing socket signer (`TTSIGN_WS_SIGNER=auto`) found what the socket accepts."""
+        choose = getattr(self.ws_signer, "choose", None)
+        if choose is None:
+            return self.result(req, ident)
+        route = {**DIRECT_ROUTE_PARAMS, "room_id": req.room_id}
+        try:
+            signed = await choose(ident, route, ws_url=self.ws_url, deadline=req.deadline)
+        except SocketModeError as exc:
+            raise ConnectError(exc.kind, str(exc)) from None
+        return self.result(req, ident, signed)
+
+    def result(self, req: ConnectRequest, ident: AnonIdentity, signed: dict[str, str] | None = None) -> ConnectResult:
+        body = self.build(req.room_id, int(self.clock() * 1000), signed)
         return ConnectResult(body, ident.cookie_pairs(), req.room_id, self.name)
 
 
@@ -230,7 +248,7 @@ class AutoStrategy:
                 raise
         except TimeoutError:
             pass  # relay used up the caller's time: direct answers in what is left
-        return self.direct.result(req, ident)
+        return await self.direct.signed_result(req, ident)
 
 
 async def _identity(pool: IdentityPool) -> AnonIdentity:
