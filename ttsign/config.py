@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     cache_ttl_s: float = Field(0.0, ge=0.0, validation_alias=_env("CACHE_TTL"))
     cache_size: int = Field(1024, ge=1, validation_alias=_env("CACHE_SIZE"))
     provider_faults: str = Field("", validation_alias=_env("PROVIDER_FAULTS"))  # tests: "native=error,browser=hang"
+    verify_native: bool = Field(False, validation_alias=_env("VERIFY_NATIVE"))  # browser/remote: always verified
     # browser provider (optional extra `ttsign[browser]`: Playwright driving the system's Chromium)
     browser_executable: str = Field("/usr/bin/chromium", validation_alias=_env("BROWSER_EXECUTABLE"))
     browser_page_url: str = Field("https://www.tiktok.com/explore", validation_alias=_env("BROWSER_PAGE_URL"))

@@ -112,6 +112,20 @@ def test_browser_that_cannot_import_says_what_to_install(
         factory.build_chain(_settings(providers="native,browser"), signing)
 
 
+def test_browser_that_cannot_run_is_a_one_line_error(signing: SigningService, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ttsign.providers.base import ProviderError
+
+    module = types.ModuleType("ttsign.providers.browser")
+
+    def from_settings(settings: Any, signer: Any) -> Any:
+        raise ProviderError("unavailable", "Chromium not found at /nowhere: apt install chromium")
+
+    module.__dict__["BrowserProvider"] = type("BrowserProvider", (), {"from_settings": staticmethod(from_settings)})
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    with pytest.raises(ValueError, match="TTSIGN_PROVIDERS selects browser, which cannot run: Chromium not found"):
+        factory.build_chain(_settings(providers="native,browser"), signing)
+
+
 def test_faults_wrap_the_named_provider_with_its_own_timeout(signing: SigningService, fake_modules: list[Any]) -> None:
     settings = _settings(providers="native,browser", provider_faults="browser=hang", browser_timeout_s=0.25)
     chain = factory.build_chain(settings, signing)

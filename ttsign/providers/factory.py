@@ -12,10 +12,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from ttsign.providers.base import ChainEvents, Provider
+from ttsign.providers.base import ChainEvents, Provider, ProviderError
+from ttsign.providers.breaker import BreakerPolicy
+from ttsign.providers.cache import StaleCache
 from ttsign.providers.chain import ProviderChain
 from ttsign.providers.faults import apply_faults, parse_faults
 from ttsign.providers.native import NativeProvider
+from ttsign.providers.shadow import Shadow
 
 if TYPE_CHECKING:
     from ttsign.config import Settings
@@ -61,7 +64,10 @@ def _browser(settings: Settings, signing: SigningService) -> Provider:
         raise ValueError(
             f"{SETTING} selects browser but it cannot be loaded ({exc}); install the extra: {BROWSER_EXTRA}"
         ) from None
-    provider: Provider = module.BrowserProvider.from_settings(settings, signing.signer)
+    try:
+        provider: Provider = module.BrowserProvider.from_settings(settings, signing.signer)
+    except ProviderError as err:  # Playwright or Chromium missing: its one-line message says what to install
+        raise ValueError(f"{SETTING} selects browser, which cannot run: {err.message}") from None
     return provider
 
 
@@ -86,6 +92,28 @@ def build_providers(settings: Settings, signing: SigningService) -> list[Provide
     return apply_faults(providers, parse_faults(settings.provider_faults, KNOWN), hang_s)
 
 
+def deadlines(settings: Settings) -> dict[str, float]:
+    """The chain's backstop per provider, beyond the provider's own timeout (native signs inline: none).
+    The browser's own timeout may be spent once queued and once signing."""
+    return {"browser": 2 * settings.browser_timeout_s + 1.0, "remote": settings.remote_timeout_s + 1.0}
+
+
 def build_chain(settings: Settings, signing: SigningService, events: ChainEvents | None = None) -> ProviderChain:
-    """The chain `TTSIGN_PROVIDERS` names (not started: the app's lifespan calls `start()` and `close()`)."""
-    return ProviderChain(build_providers(settings, signing), events=events)
+    """The chain `TTSIGN_PROVIDERS` names (not started: the app's lifespan calls `start()` and `close()`):
+    breakers from `TTSIGN_BREAKER_*`, the stale-if-error cache when `TTSIGN_CACHE_TTL` > 0, shadow
+    comparison when `TTSIGN_SHADOW_RATE` > 0 (and there are two providers), `TTSIGN_VERIFY_NATIVE`."""
+    providers = build_providers(settings, signing)
+    backstops = deadlines(settings)
+    cache = StaleCache(settings.cache_ttl_s, settings.cache_size) if settings.cache_ttl_s > 0 else None
+    shadow = None
+    if settings.shadow_rate > 0 and len(providers) > 1:
+        shadow = Shadow(settings.shadow_rate, events, deadline_s=max(backstops.values()))
+    return ProviderChain(
+        providers,
+        events=events,
+        breaker=BreakerPolicy.from_settings(settings),
+        cache=cache,
+        shadow=shadow,
+        verify_native=settings.verify_native,
+        deadlines=backstops,
+    )

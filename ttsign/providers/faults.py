@@ -10,7 +10,8 @@ chain fall to the browser when native breaks?"); never set it in production. Fau
   `TTSIGN_BROWSER_TIMEOUT`; `HANG_S` for native) and then fails with `timeout`, as a provider whose own
   deadline fired would;
 * `corrupt`: the provider signs, then its tokens are altered so that our verification rejects them
-  (the chain's `verify` failure path).
+  (the chain's `verify` failure path; native's answers are verified only with `TTSIGN_VERIFY_NATIVE=1`,
+  so `native=corrupt` needs it, or the corrupt tokens are served).
 
 `start`, `close` and `info` go to the wrapped provider (`info` also says which fault is injected).
 """
