@@ -15,7 +15,7 @@ VENV_MAKE   = $(PY) -c 'import pip' >/dev/null 2>&1 || { \
 	    echo "error: '$(PYTHON) -m venv' failed. Install the venv module (Debian/Ubuntu: apt install python3-venv)," \
 	      "or run with PYTHON=/path/to/python3.11+, then run make again."; exit 1; }; }
 
-.PHONY: serve test bench soak lint fmt clean venv node chromium
+.PHONY: serve test bench soak lint fmt clean venv node chromium nginx
 NODE_DIR := tests/e2e/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.ttsign-stamp
 
@@ -67,14 +67,24 @@ tests/e2e/node-%/node_modules/.ttsign-stamp: tests/e2e/node-%/package.json tests
 .PHONY: clients
 clients: $(CLIENT_STAMPS) $(NODE_STAMPS)
 
+# Debian's redis-server for the store tests (tests/store, tests/api/test_store_*.py start their own on free ports).
+.PHONY: redis
+redis:
+	command -v redis-server >/dev/null || apt-get install -y -q redis-server || (apt-get update -q && apt-get install -y -q redis-server)
+test: redis
+
 # Debian's chromium for the page tests (tests/e2e/test_pages_chromium.py drives it; never a browser download).
 chromium:
 	command -v chromium >/dev/null || apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium) || echo "chromium missing: the page tests will be skipped"
 
+# Debian's nginx for the balancer tests (tests/deploy runs deploy/nginx/nginx.conf with it on test ports).
+nginx:
+	command -v nginx >/dev/null || apt-get install -y -q nginx || (apt-get update -q && apt-get install -y -q nginx) || echo "nginx missing: the balancer tests will fail"
+
 serve: $(SERVE_STAMP)
 	$(PY) -m ttsign serve
 
-test: $(STAMP) $(NODE_STAMP) clients chromium
+test: $(STAMP) $(NODE_STAMP) clients chromium nginx
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
