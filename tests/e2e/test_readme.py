@@ -58,6 +58,10 @@ README_BLOCKS = blocks(README)
 README_USERS = ("someone", "tiktok", "someone_live_now")
 """Usernames the README's examples use; the fake knows each as a live streamer."""
 
+NO_DOCKER = (
+    "needs a Docker daemon and an image registry, not here: tests/deploy lints the Dockerfile, validates "
+    "compose.yaml and runs its topology from processes"
+)
 NOT_EXECUTED: dict[str, str] = {
     "make serve": "installs into .venv and serves until stopped; this test serves the same app itself",
     "make test": "is the suite this test belongs to",
@@ -65,6 +69,19 @@ NOT_EXECUTED: dict[str, str] = {
     "the python block",
     "npm install tiktok-live-connector@2.5.0": "needs the npm registry; `make test` installed this version into "
     "tests/e2e/node (from its lockfile), where the js block runs",
+    # Running several instances: Docker, compose and systemd are not here (tests/deploy checks their files).
+    "docker build -t ttsign .": NO_DOCKER,
+    "docker build --build-arg WITH_BROWSER=1 -t ttsign:browser .": NO_DOCKER,
+    "docker run --rm -p 127.0.0.1:8080:8080 --env-file deploy/ttsign.env ttsign": NO_DOCKER,
+    "docker compose up -d --build": NO_DOCKER,
+    "python3 -m build --wheel --outdir dist .": "tests/deploy/test_wheel.py builds, installs and serves the wheel "
+    "in a temp dir",
+    'sudo python3 -m venv /opt/ttsign && sudo /opt/ttsign/bin/pip install "$(ls dist/ttsign-*.whl)[redis]"': "installs "
+    "system-wide; tests/deploy/test_wheel.py installs the wheel into a temp venv",
+    "sudo install -D -m 0600 deploy/ttsign.env.example /etc/ttsign/ttsign.env": "writes /etc (tests/deploy checks "
+    "that the example names real settings)",
+    "sudo cp deploy/systemd/ttsign.service /etc/systemd/system/ && sudo systemctl enable --now ttsign": "needs systemd "
+    "as init; tests/deploy/test_systemd.py checks the unit with systemd-analyze verify and security",
 }
 """sh lines (without their trailing comment) that are not run, and why. Keep it short: every other line runs."""
 
