@@ -47,7 +47,8 @@ RUN case "$WITH_BROWSER" in \
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     extras="redis${WITH_BROWSER:+,browser}" \
     && pip install --no-cache-dir "$(ls /wheels/ttsign-*.whl)[${extras}]" \
-    && useradd --system --uid 10001 --user-group --create-home --home-dir /home/ttsign --shell /usr/sbin/nologin ttsign
+    && groupadd --system --gid 10001 ttsign \
+    && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/ttsign --shell /usr/sbin/nologin ttsign
 
 # An empty working directory: ttsign reads a .env from its working directory, and there is none here.
 WORKDIR /home/ttsign

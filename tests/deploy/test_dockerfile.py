@@ -131,3 +131,20 @@ def test_the_build_context_is_only_what_the_builder_copies() -> None:
     assert not [p for p in context if "__pycache__" in p or p.endswith(".pyc")]
     copied = {src for arg in stages(DOCKERFILE.read_text())[0].all("COPY") for src in arg.split()[:-1]}
     assert copied == tops
+
+
+def _shell(run: str) -> str:
+    """A RUN instruction's shell command (its --mount flags dropped)."""
+    return re.sub(r"^(--\S+\s+)+", "", run)
+
+
+def test_every_run_is_valid_sh_and_a_wrong_with_browser_value_fails_the_build() -> None:
+    for stage in stages(DOCKERFILE.read_text(encoding="utf-8")):
+        for run in stage.all("RUN"):
+            done = subprocess.run(["sh", "-n", "-c", _shell(run)], capture_output=True, text=True, timeout=10)
+            assert done.returncode == 0, f"{run}\n{done.stderr}"
+    (choice,) = [r for r in stages(DOCKERFILE.read_text())[-1].all("RUN") if r.startswith("case ")]
+    for value, rc in (("", 0), ("0", 1), ("yes", 1)):  # "1" would run apt-get: not here
+        done = subprocess.run(["sh", "-c", choice], env={"WITH_BROWSER": value}, capture_output=True, text=True)
+        assert done.returncode == rc, (value, done.stderr)
+        assert ("WITH_BROWSER must be 1 or empty" in done.stderr) == bool(rc)
