@@ -145,4 +145,8 @@ class Balancer(Process):
         args = nginx_args(conf)
         args[-1] = f"pid {home}/nginx.pid; daemon off;"
         super().__init__(args, tmp / "nginx.log", clean_env(), home)
-        wait_http(f"{self.url}/readyz", self.proc, self.log)
+
+    def ready(self, timeout: float = 30.0) -> Balancer:
+        """Waits until the balancer answers /readyz from an instance."""
+        wait_http(f"{self.url}/readyz", self.proc, self.log, timeout)
+        return self

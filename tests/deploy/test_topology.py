@@ -69,6 +69,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         one.ready(), two.ready()
         balancer = Balancer(tmp, (one.port, two.port))
         started.append(balancer)
+        balancer.ready()
         yield Topology(balancer, (one, two), store)
     finally:
         for proc in reversed(started):
