@@ -37,7 +37,7 @@ PAGE = (
     f'<script src="{SDK_URL}"></script>'
     f"<script>byted_acrawler.init({json.dumps(INIT_OPTIONS)})</script>"
     # the page's own traffic to the very path being signed: the provider must not take it for its own request
-    "<script>setInterval(() => fetch('/api/explore/item_list/?page_own=1').catch(() => {}), 10)</script>"
+    "<script>setInterval(() => fetch('/api/explore/item_list/?page_own=1').catch(() => {}), 25)</script>"
 )
 URL = "https://www.tiktok.com/api/explore/item_list/?aid=1988&count=16&device_id=7368712345678901234"
 
@@ -75,7 +75,7 @@ async def test_page_mode_loads_the_pages_sdk_through_the_proxy_and_records_it(pr
         TTSIGN_BROWSER_SDK="",
         TTSIGN_PROXY=proxy["url"],
         TTSIGN_BROWSER_PAGES=1,
-        TTSIGN_BROWSER_TIMEOUT=3,
+        TTSIGN_BROWSER_TIMEOUT=10,  # generous: the page's own traffic and a loaded machine
     )
     provider = BrowserProvider.from_settings(settings, Signer())
     await provider.start()
