@@ -101,7 +101,7 @@ def serve(
     """Start the HTTP server."""
     from ttsign.server.app import make_store
     from ttsign.server.auth import is_loopback
-    from ttsign.server.runner import TransportLimits, ensure_descriptors, parse_trusted_proxies
+    from ttsign.server.runner import TransportLimits, check_workers, ensure_descriptors, parse_trusted_proxies
     from ttsign.server.runner import serve as run_server
 
     s = load_settings()
@@ -124,6 +124,7 @@ def serve(
         )
     try:
         make_store(s)  # StoreError (a ValueError): an unknown or unimplemented TTSIGN_STORE
+        check_workers(s, workers or s.workers)  # several workers over the memory store: refused unless limits are off
         parse_trusted_proxies(s.trusted_proxies)
         ensure_descriptors(TransportLimits.from_settings(s))
     except ValueError as exc:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     rate_limit_day: int = Field(30000, ge=0, validation_alias=_env("RATE_LIMIT_DAY"))
     open_rate_limit: bool = Field(False, validation_alias=_env("OPEN_RATE_LIMIT"))  # open mode: limit signing too
     store: str = Field("memory", validation_alias=_env("STORE"))
+    store_prefix: str = Field("ttsign:", validation_alias=_env("STORE_PREFIX"))  # every Redis key starts with it
+    store_timeout_ms: int = Field(50, ge=1, le=60_000, validation_alias=_env("STORE_TIMEOUT_MS"))
+    instances: int = Field(1, ge=1, le=1024, validation_alias=_env("INSTANCES"))  # hosts sharing TTSIGN_STORE
     allowed_hosts: str = Field("tiktok.com,tiktokv.com,tiktokcdn.com", validation_alias=_env("ALLOWED_HOSTS"))
     max_url_bytes: int = Field(8192, validation_alias=_env("MAX_URL_BYTES"))
     max_body_bytes: int = Field(65536, validation_alias=_env("MAX_BODY_BYTES"))

@@ -148,7 +148,7 @@ def test_make_store_raises_a_value_error_not_system_exit() -> None:
     from ttsign.config import Settings
     from ttsign.server.app import StoreError, create_app, make_store
 
-    for store in ("mongodb://x", "redis://localhost:6379/0"):
+    for store in ("mongodb://x", "redis://localhost:notaport/0"):  # unknown, and a Redis URL that cannot be used
         with pytest.raises(StoreError, match="TTSIGN_STORE"):
             make_store(Settings(store=store))
         with pytest.raises(ValueError, match="TTSIGN_STORE"):

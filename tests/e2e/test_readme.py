@@ -63,6 +63,8 @@ NO_DOCKER = (
     "compose.yaml and runs its topology from processes"
 )
 NOT_EXECUTED: dict[str, str] = {
+    "redis-server --port 6379 --save ''": "runs until stopped, outside what this test stops; the ttsign lines after "
+    "it serve without it (store degraded), tests/api/test_store_instances.py runs the topology on its own Redis",
     "make serve": "installs into .venv and serves until stopped; this test serves the same app itself",
     "make test": "is the suite this test belongs to",
     "pip install TikTokLive==7.0.1": "needs PyPI; requirements-test.txt put this version into .venv, which runs "

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from ttsign import __version__
 from ttsign.api_keys import load_keys
 from ttsign.config import Settings, get_settings
-from ttsign.server import cors, health, logs, openapi
+from ttsign.server import cors, health, logs, metrics, openapi
 from ttsign.server.deps import Services, request_id
 from ttsign.server.errors import ApiError, error_response
 from ttsign.server.middleware import PUBLIC_PREFIX, install_pipeline, make_limiter
@@ -41,16 +41,24 @@ class StoreError(ValueError):
     """TTSIGN_STORE names a store this build cannot use (a one-line message naming the setting)."""
 
 
-STORES = ("memory",)  # a shared Redis store is issue 11; until it lands, a redis:// value is refused at start-up
+STORES = ("memory", "redis://", "rediss://", "unix://")  # memory: this process; the URLs: a shared Redis/Valkey
 
 
 def make_store(settings: Settings) -> Any:
-    """The rate-limit store named by TTSIGN_STORE; anything but a supported store stops start-up in one line."""
-    if settings.store not in STORES:
-        # only a URL's scheme is echoed: a store URL can hold a password
-        shown = settings.store.split("://", 1)[0] + "://..." if "://" in settings.store else repr(settings.store)
-        raise StoreError(f"TTSIGN_STORE={shown} is not a known store; supported: {', '.join(STORES)}")
-    return MemoryRateStore()
+    """The rate-limit store named by TTSIGN_STORE; anything but a supported store stops start-up in one line.
+    A Redis URL gives `ttsign.store.fallback.FallbackRateStore`: Redis, or a local share while it fails."""
+    # only a URL's scheme is echoed: a store URL can hold a password
+    shown = settings.store.split("://", 1)[0] + "://..." if "://" in settings.store else repr(settings.store)
+    if settings.store == "memory":
+        return MemoryRateStore()
+    if settings.store.split("://", 1)[0].lower() + "://" not in STORES[1:]:
+        raise StoreError(f"TTSIGN_STORE={shown} is not a known store; supported: memory, redis://, rediss://, unix://")
+    from ttsign.store.factory import StoreUnavailable, open_redis
+
+    try:
+        return open_redis(settings, events=metrics.StoreEvents())
+    except StoreUnavailable as exc:
+        raise StoreError(f"TTSIGN_STORE={shown}: {exc}") from None
 
 
 def create_app(settings: Settings | None = None, *, signer: Signer | None = None, upstream: Any = None) -> FastAPI:
@@ -65,6 +73,7 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         yield
         health.on_shutdown(_app)  # /readyz answers 503 from here on
         await tiktok.close()
+        await limiter.store.aclose()  # a Redis store's connections (the memory store has none)
 
     app = FastAPI(
         title="ttsign",

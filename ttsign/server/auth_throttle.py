@@ -7,7 +7,9 @@ While the bucket is empty, EVERY request from that address that needs a key is r
 guessing at full speed and learn which guess was right from the status alone. The bucket refills at
 `per_minute` tokens a minute, so an address gets at most `per_minute` guesses a minute (a burst of that many,
 then one every 60/`per_minute` s). A missing key is a 401 but not a guess, so it is not counted. Public paths
-(`/health`, `/metrics`, the docs) are never throttled. `per_minute=0` turns throttling off.
+(`/health`, `/metrics`, the docs) are never throttled. `per_minute=0` turns throttling off. The request
+path awaits `check_async` / `failed_async` (a Redis store shares the counts between workers and hosts);
+`check` / `failed` are the same over a synchronous (memory) store.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import time
 from collections.abc import Callable
 
 from ttsign.server.errors import ApiError
-from ttsign.server.limits import RateLimiter
-from ttsign.store.base import RateStore
+from ttsign.server.limits import LimitStatus, RateLimiter
+from ttsign.store.base import AsyncRateStore, RateStore
 
 LABEL = "auth_failures"
 
 
 class AuthThrottle:
-    def __init__(self, store: RateStore, per_minute: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: RateStore | AsyncRateStore, per_minute: int, clock: Callable[[], float] = time.time
+    ) -> None:
         self.per_minute = per_minute
         self._limiter = RateLimiter(store, {"rate_limit_minute": per_minute}, clock)
 
@@ -36,7 +40,20 @@ class AuthThrottle:
         """Raise the 429 when `address` has used up its failed attempts; otherwise nothing."""
         if self.per_minute <= 0:
             return
-        for status in self._limiter.status(self._bucket(address)):
+        self._refuse(self._limiter.status(self._bucket(address)))
+
+    async def check_async(self, address: str) -> None:
+        """`check`, through the store's async operations."""
+        if self.per_minute > 0:
+            self._refuse(await self._limiter.status_async(self._bucket(address)))
+
+    async def failed_async(self, address: str) -> None:
+        """`failed`, through the store's async operations."""
+        if self.per_minute > 0:
+            await self._limiter.hit_async(self._bucket(address))
+
+    def _refuse(self, statuses: list[LimitStatus]) -> None:
+        for status in statuses:
             if not status.state.allowed:
                 wait = max(1, math.ceil(status.state.retry_after_s))
                 reset = int(self._limiter.clock()) + wait

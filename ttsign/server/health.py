@@ -7,7 +7,8 @@ Components:
   `health_vectors`), and the server's own `Signer` must sign a reference `/api/` URL and a classic URL
   into tokens that decode and verify against those requests. Pass/fail, when, how long, each check.
 * **providers**: `native` (the in-process signer) is the only one; its state is the signer's.
-* **store**: the rate-limit store (which one), probed with a read.
+* **store**: the rate-limit store (which one), probed with a read; a shared (Redis) store reports its own
+  last known state: `degraded`, with the reason, while Redis fails and limits use local buckets.
 * **upstream**: per TikTok base (www, webcast, ttwid): the last call's outcome and time, the last
   error's kind and time, calls and failures, and a circuit state (`open` after
   `CIRCUIT_OPEN_AFTER` consecutive failures; reported only: calls are still tried), from what
@@ -261,6 +262,8 @@ class HealthTracker:
         status = DOWN if DOWN in (signer["status"], components["store"]["status"]) else OK
         if status == OK and DEGRADED in (components["upstream"]["status"], components["identity_pool"]["status"]):
             status = DEGRADED
+        if status == OK and components["store"]["status"] == DEGRADED:  # falling back: limits are local shares
+            status = DEGRADED
         body = {
             "status": status,
             "timestamp": int(now),
@@ -275,6 +278,12 @@ class HealthTracker:
     def _store(self, reasons: list[str]) -> dict[str, Any]:
         svc = self.services
         kind = svc.settings.store.split(":", 1)[0]
+        own = getattr(svc.limiter.store, "health", None)
+        if callable(own):  # a shared store's last known state (`degraded` while limits fall back to local buckets)
+            state: dict[str, Any] = own()
+            if state.get("status") != OK:
+                reasons.append(f"store {state.get('kind', kind)} {state.get('status')}: {state.get('reason', '')}")
+            return state
         try:
             svc.limiter.store.peek("ttsign:health", 1, 60.0, self.clock())
         except Exception as exc:  # a store that cannot answer a read cannot rate limit

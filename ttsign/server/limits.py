@@ -2,6 +2,9 @@
 
 Every caller gets the server's limits (`TTSIGN_RATE_LIMIT_MINUTE` / `_HOUR` / `_DAY`) unless `overrides`
 gives it its own (a key's line in the keys file, see `ttsign.api_keys`). A limit of 0 is no limit.
+
+The request path awaits `hit_async` / `status_async` (`AsyncRateStore`: the memory store answers in place,
+Redis in one round trip); `hit` / `status` are the same for a synchronous store (the memory store).
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from ttsign.store.base import BucketState, RateStore
+from ttsign.store.base import AsyncRateStore, BucketState, RateStore
 
 WINDOWS = (("rate_limit_minute", 60.0), ("rate_limit_hour", 3600.0), ("rate_limit_day", 86400.0))
 
@@ -60,13 +64,13 @@ def _active(limits: Mapping[str, int]) -> tuple[Window, ...]:
 class RateLimiter:
     def __init__(
         self,
-        store: RateStore,
+        store: RateStore | AsyncRateStore,
         limits: Mapping[str, int],
         clock: Callable[[], float] = time.time,
         overrides: Mapping[str, Mapping[str, int]] | None = None,
     ) -> None:
         """`limits` by label (`rate_limit_minute` ...); `overrides` maps a caller id to its own full set."""
-        self.store = store
+        self.store: Any = store  # a RateStore for `hit`/`status`, an AsyncRateStore for the `_async` ones
         self.clock = clock
         self._default = _active(limits)
         self._by_caller = {caller: _active(own) for caller, own in (overrides or {}).items()}
@@ -94,3 +98,29 @@ class RateLimiter:
             LimitStatus(label, limit, window, self.store.peek(f"{caller}:{label}", limit, window, now))
             for label, limit, window in self.windows(caller)
         ]
+
+    async def hit_async(self, caller: str) -> Decision:
+        """`hit`, through the store's async operations (what the request path awaits)."""
+        active = self._by_caller.get(caller, self._default)
+        if not active:
+            return ALLOWED
+        now = self.clock()
+        blocked = await self.store.take_all_async(
+            [(f"{caller}:{label}", limit, window) for label, limit, window in active], now
+        )
+        if blocked < 0:
+            return ALLOWED
+        label, limit, window = active[blocked]
+        return Decision(False, LimitStatus(label, limit, window, await self._peek(caller, label, limit, window, now)))
+
+    async def status_async(self, caller: str) -> list[LimitStatus]:
+        """`status`, through the store's async operations."""
+        now = self.clock()
+        return [
+            LimitStatus(label, limit, window, await self._peek(caller, label, limit, window, now))
+            for label, limit, window in self.windows(caller)
+        ]
+
+    async def _peek(self, caller: str, label: str, limit: int, window: float, now: float) -> BucketState:
+        state: BucketState = await self.store.peek_async(f"{caller}:{label}", limit, window, now)
+        return state

@@ -90,3 +90,30 @@ def exposition(workers: int = 1) -> bytes:
     if workers > 1:
         note += "; a scrape reaches whichever worker accepts it, so counts here are that worker's alone"
     return note.encode() + b"\n" + generate_latest(REGISTRY)
+
+
+# The rate-limit store (`ttsign.store.fallback`): with TTSIGN_STORE=redis://, whether Redis answers, the checks
+# a local bucket answered instead, and the failed calls by kind. The memory store is always up.
+STORE_UP = Gauge("ttsign_store_up", "1 while the rate-limit store answers, 0 while limits fall back", registry=REGISTRY)
+STORE_UP.set(1)
+STORE_FALLBACK = Counter(
+    "ttsign_store_fallback",
+    "Rate-limit checks answered by the local fallback while the store failed",
+    registry=REGISTRY,
+)
+STORE_ERRORS = Counter(
+    "ttsign_store_errors", "Failed calls to the store by kind (timeout, connection, error)", ["kind"], registry=REGISTRY
+)
+
+
+class StoreEvents:
+    """The fallback store's events, as metrics (`ttsign.store.fallback.StoreEvents`)."""
+
+    def up(self, is_up: bool) -> None:
+        STORE_UP.set(1 if is_up else 0)
+
+    def fallback(self) -> None:
+        STORE_FALLBACK.inc()
+
+    def error(self, kind: str) -> None:
+        STORE_ERRORS.labels(kind).inc()

@@ -34,6 +34,7 @@ import asyncio
 import gc
 import ipaddress
 import logging
+import os
 import resource
 import socket
 import sys
@@ -448,6 +449,36 @@ def serving_app() -> Any:
     return app
 
 
+def limits_off(settings: Settings) -> bool:
+    """No rate limit and no failed-auth throttle anywhere (the server's, or a key's own in the keys file)."""
+    from ttsign.api_keys import load_keys
+
+    if settings.rate_limit_minute or settings.rate_limit_hour or settings.rate_limit_day:
+        return False
+    keys = load_keys(settings.api_keys, settings.api_keys_file)
+    if keys.keys and settings.auth_failures_per_minute:
+        return False
+    return not any(any(v > 0 for v in own.values()) for own in keys.limits.values())
+
+
+def check_workers(settings: Settings, workers: int) -> str | None:
+    """`--workers N` over the memory store: each worker would keep its own limits (a limit of 50 letting 50 x N
+    through), so that is refused (a ValueError, one line) unless every limit is off; then the warning to log
+    (the identity pool is per worker too). None when there is nothing to say."""
+    if workers <= 1 or settings.store != "memory":
+        return None
+    if not limits_off(settings):
+        raise ValueError(
+            f"--workers {workers} with TTSIGN_STORE=memory would give each worker its own rate limits and "
+            f"failed-auth counts ({workers} x each limit); set TTSIGN_STORE=redis://host:6379/0 to share them, "
+            "or turn every limit off (TTSIGN_RATE_LIMIT_MINUTE/_HOUR/_DAY=0, TTSIGN_AUTH_FAILURES_PER_MINUTE=0)"
+        )
+    return (
+        f"{workers} workers over TTSIGN_STORE=memory: limits are off, and the rest of the state "
+        "(the identity pool, its connect pacing, caches) is per worker"
+    )
+
+
 def startup_summary(settings: Settings, *, host: str, port: int, workers: int) -> dict[str, Any]:
     """What the `starting` line says: enough to tell from the log how this server was configured."""
     keys = settings.api_key_set()
@@ -456,7 +487,7 @@ def startup_summary(settings: Settings, *, host: str, port: int, workers: int) -
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "auth": f"keys: {len(keys)}" if keys else "open",
-        "store": settings.store,
+        "store": _shown_store(settings.store),
         "connect_strategy": settings.connect_strategy,
         "ws_signer": settings.ws_signer,
         "providers": [settings.signature_library],
@@ -483,6 +514,14 @@ def startup_summary(settings: Settings, *, host: str, port: int, workers: int) -
             "shutdown": settings.shutdown_timeout_s,
         },
     }
+
+
+def _shown_store(url: str) -> str:
+    """The store URL without its password (a `redis://user:password@host` URL stays off the log)."""
+    if "://" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('?', 1)[0].rpartition('@')[2]}"  # a query can hold ?password=
 
 
 def _json_output(settings: Settings) -> bool:
@@ -517,7 +556,11 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     logs.configure(settings.log_level, _json_output(settings))
     config = build_config(settings, host=host, port=port, workers=workers)
     logs.get_logger("ttsign.serve").info("starting", **startup_summary(settings, host=host, port=port, workers=workers))
+    per_worker = check_workers(settings, workers)  # `ttsign serve` refused the unsafe case already
+    if per_worker:
+        logs.get_logger("ttsign.serve").warning("per_worker_state", detail=per_worker)
     if config.workers > 1:
+        os.environ["TTSIGN_WORKERS"] = str(config.workers)  # each worker's fallback share of a Redis store's limits
         # uvicorn's supervisor runs a plain uvicorn.Server in each worker: every limit above lives in
         # the protocol, so it applies there too; only the backlog hand-off at shutdown is single-worker.
         from uvicorn.supervisors import Multiprocess

@@ -1,15 +1,19 @@
-"""In-process token buckets (the default store). Thread-safe; state is lost on restart."""
+"""In-process token buckets (the default store). Thread-safe; state is lost on restart, and is this process's
+alone (with `--workers N` or several hosts, use `TTSIGN_STORE=redis://`: `ttsign.store.redis`)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
-from ttsign.store.base import Bucket, BucketState
+from ttsign.store.base import UNLIMITED, Bucket, BucketState, bucket_state
 
 
 class MemoryRateStore:
     """Token buckets in a dict; idle buckets are dropped once full so memory stays bounded."""
+
+    kind = "memory"
 
     def __init__(self, max_keys: int = 100_000) -> None:
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last update)
@@ -21,16 +25,17 @@ class MemoryRateStore:
         rate = capacity / window_s
         return min(float(capacity), tokens + max(0.0, now - last) * rate)
 
-    @staticmethod
-    def _state(allowed: bool, tokens: float, capacity: int, window_s: float) -> BucketState:
-        rate = capacity / window_s if capacity else 0.0
-        retry = 0.0 if tokens >= 1 or not rate else (1 - tokens) / rate
-        full = 0.0 if not rate else (capacity - tokens) / rate
-        return BucketState(allowed, int(tokens), retry, full)
+    def _at(self, key: str, now: float) -> float:
+        """When a bucket is written: `now`, but never before its last update (a clock a little behind
+        another's must not move a bucket back and refill it twice)."""
+        held = self._buckets.get(key)
+        return now if held is None or held[1] <= now else held[1]
+
+    _state = staticmethod(bucket_state)
 
     def take(self, key: str, capacity: int, window_s: float, now: float, cost: int = 1) -> BucketState:
         if capacity <= 0:  # a limit of 0 means "unlimited"
-            return BucketState(True, 0, 0.0, 0.0)
+            return UNLIMITED
         with self._lock:
             tokens = self._level(key, capacity, window_s, now)
             allowed = tokens >= cost
@@ -38,7 +43,7 @@ class MemoryRateStore:
                 tokens -= cost
             if len(self._buckets) >= self._max_keys and key not in self._buckets:
                 self._evict(now, window_s)
-            self._buckets[key] = (tokens, now)
+            self._buckets[key] = (tokens, self._at(key, now))
             return self._state(allowed, tokens, capacity, window_s)
 
     def take_all(self, buckets: Sequence[Bucket], now: float) -> int:
@@ -53,12 +58,12 @@ class MemoryRateStore:
                 if capacity > 0:
                     if len(self._buckets) >= self._max_keys and key not in self._buckets:
                         self._evict(now, window_s)
-                    self._buckets[key] = (level - 1, now)
+                    self._buckets[key] = (level - 1, self._at(key, now))
             return -1
 
     def peek(self, key: str, capacity: int, window_s: float, now: float) -> BucketState:
         if capacity <= 0:
-            return BucketState(True, 0, 0.0, 0.0)
+            return UNLIMITED
         with self._lock:
             tokens = self._level(key, capacity, window_s, now)
         return self._state(tokens >= 1, tokens, capacity, window_s)
@@ -70,3 +75,23 @@ class MemoryRateStore:
         if len(self._buckets) >= self._max_keys:  # still full: drop the oldest tenth
             for k in sorted(self._buckets, key=lambda k: self._buckets[k][1])[: self._max_keys // 10]:
                 del self._buckets[k]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    # AsyncRateStore: the same operations, answered in place (no thread, no await inside)
+
+    async def take_async(self, key: str, capacity: int, window_s: float, now: float, cost: int = 1) -> BucketState:
+        return self.take(key, capacity, window_s, now, cost)
+
+    async def peek_async(self, key: str, capacity: int, window_s: float, now: float) -> BucketState:
+        return self.peek(key, capacity, window_s, now)
+
+    async def take_all_async(self, buckets: Sequence[Bucket], now: float) -> int:
+        return self.take_all(buckets, now)
+
+    def health(self) -> dict[str, Any]:
+        return {"kind": self.kind, "status": "ok", "detail": "in-process: per worker, emptied on restart"}
+
+    async def aclose(self) -> None:
+        return None

@@ -36,19 +36,19 @@ class ApiKeyAuth:
             state["caller"] = "ip:" + client_address(scope)
         else:
             try:
-                state["caller"] = self._caller(scope)
+                state["caller"] = await self._caller(scope)
             except ApiError as err:
                 return await send_error(send, err)
         await self.app(scope, receive, send)
 
-    def _caller(self, scope: Scope) -> str:
+    async def _caller(self, scope: Scope) -> str:
         address = client_address(scope)
-        self.throttle.check(address)
+        await self.throttle.check_async(address)
         key = extract_key(request_headers(scope))
         if not key:
             raise ApiError(401, "missing API key: send it in the X-Api-Key header", headers=WWW_AUTHENTICATE)
         caller = self.keys.caller_of(key)
         if caller is None:
-            self.throttle.failed(address)
+            await self.throttle.failed_async(address)
             raise ApiError(401, "invalid API key (check TTSIGN_API_KEYS on the server)", headers=WWW_AUTHENTICATE)
         return caller

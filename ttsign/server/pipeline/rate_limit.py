@@ -2,7 +2,9 @@
 hour and day windows, or a 429 with `Retry-After`, `RateLimit-*` and `X-RateLimit-Reset` (the headers both
 client libraries parse) and `limit_label` in the body. Paths in `unmetered` are never counted: the public
 ones, `/webcast/rate_limits` (reading your limits does not use them up) and, in open mode unless
-`TTSIGN_OPEN_RATE_LIMIT` is on, the signing routes (see `ttsign.server.middleware`).
+`TTSIGN_OPEN_RATE_LIMIT` is on, the signing routes (see `ttsign.server.middleware`). The check is awaited:
+with a Redis store it is one bounded round trip, and while Redis fails a local share of the limit answers
+(`ttsign.store.fallback`), never an error.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class RateLimit:
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
         caller = state.get("caller") or "ip:" + client_address(scope)
-        decision = self.limiter.hit(caller)
+        decision = await self.limiter.hit_async(caller)
         if not decision.allowed and decision.blocked_by is not None:
             label, limit = decision.blocked_by.label, decision.blocked_by.limit
             err = ApiError(

@@ -107,7 +107,7 @@ async def rate_limits(request: Request) -> JSONResponse:
     caller = str(request.scope.get("state", {}).get("caller", "anonymous"))
     now = time.time()
     limits = []
-    for st in svc.limiter.status(caller):
+    for st in await svc.limiter.status_async(caller):
         limits.append(
             {
                 "label": st.label,
