@@ -73,12 +73,6 @@ redis:
 	command -v redis-server >/dev/null || apt-get install -y -q redis-server || (apt-get update -q && apt-get install -y -q redis-server)
 test: redis
 
-# Debian's redis-server for the store tests (tests/store, tests/api/test_store_*.py start their own on free ports).
-.PHONY: redis
-redis:
-	command -v redis-server >/dev/null || apt-get install -y -q redis-server || (apt-get update -q && apt-get install -y -q redis-server)
-test: redis
-
 # Debian's chromium for the page tests (tests/e2e/test_pages_chromium.py drives it; never a browser download).
 chromium:
 	command -v chromium >/dev/null || apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium) || echo "chromium missing: the page tests will be skipped"
