@@ -130,3 +130,31 @@ def test_redis_stopped_mid_load_restarted_and_erroring(
     assert "maxmemory" in str(_health_store(single).get("reason"))
     c.config_set("maxmemory", 0)
     _until(lambda: _health_store(single)["status"] == "ok")
+
+
+def test_a_slow_redis_costs_a_request_milliseconds_not_the_delay(redis: RedisServer) -> None:  # noqa: F811
+    from tests.fakes.redis_server import DelayProxy
+
+    with DelayProxy(redis.port, delay_s=0.5) as proxy:  # every Redis answer half a second late
+        server = ServeProcess(
+            TTSIGN_STORE=proxy.url,
+            TTSIGN_STORE_TIMEOUT_MS="50",
+            TTSIGN_API_KEYS=KEY,
+            TTSIGN_RATE_LIMIT_MINUTE="10",
+            TTSIGN_RATE_LIMIT_HOUR="0",
+            TTSIGN_RATE_LIMIT_DAY="0",
+        ).start()
+        try:
+            server.wait_ready()
+            with httpx.Client(base_url=server.base_url, timeout=5) as c:
+                took, codes = [], []
+                for _ in range(15):
+                    t0 = time.perf_counter()
+                    codes.append(c.post("/signature", content=URL, headers={"X-Api-Key": KEY}).status_code)
+                    took.append(time.perf_counter() - t0)
+            assert codes == [200] * 10 + [429] * 5  # the local share (one instance, one worker: the whole limit)
+            assert max(took) < 0.4, took  # the first pays the 50 ms timeout; the rest do not wait at all
+            store = _health_store(server)
+            assert store["status"] == "degraded" and "timeout" in str(store["reason"])
+        finally:
+            server.stop()
