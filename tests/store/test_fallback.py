@@ -169,3 +169,15 @@ async def test_health_probes_a_redis_never_called_yet(closing: list[FallbackRate
     assert store.health()["status"] == "ok"  # nothing known yet: this call starts a probe
     await asyncio.sleep(0.1)
     assert store.health()["status"] == "degraded" and events.errors == ["connection"]
+
+
+def test_the_settings_give_the_share_and_a_bad_url_is_refused_without_its_password() -> None:
+    from ttsign.config import Settings
+    from ttsign.server.app import StoreError, make_store
+
+    store = make_store(Settings(store="redis://127.0.0.1:1/0", instances=2, workers=3, store_timeout_ms=20))
+    assert isinstance(store, FallbackRateStore) and store.share == 6 and store.local_capacity(50) == 9
+    assert store.primary.timeout_s == 0.02 and store.primary.prefix == "ttsign:"
+    with pytest.raises(StoreError) as refused:
+        make_store(Settings(store="redis://:hunter2-secret@h:notaport/0"))
+    assert "hunter2" not in str(refused.value) and "TTSIGN_STORE=redis://..." in str(refused.value)
