@@ -43,7 +43,7 @@ RUN case "$WITH_BROWSER" in \
     esac
 
 # The wheel comes from the builder stage through a bind mount: no copy of it stays in a layer.
-# The redis extra is always in: TTSIGN_STORE=redis://... works in every image.
+# TTSIGN_STORE=redis://... works in every image (redis-py is a dependency; the `redis` extra names it too).
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     extras="redis${WITH_BROWSER:+,browser}" \
     && pip install --no-cache-dir "$(ls /wheels/ttsign-*.whl)[${extras}]" \

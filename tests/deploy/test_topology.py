@@ -19,14 +19,13 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.deploy.processes import ROOT, Balancer, Ttsign
+from tests.deploy.processes import Balancer, Ttsign
+from tests.fakes.redis_server import RedisServer
 
 KEY = "deploy-topology-key-0123456789"
 LIMIT = 50
 CALLERS = 200
 URL = "https://www.tiktok.com/api/user/detail/?aid=1988&uniqueId=someone&device_id=7312345678901234567"
-SHARED_STORE = all((ROOT / p).is_file() for p in ("ttsign/store/redis.py", "tests/fakes/redis_server.py"))
-"""The Redis store and its test server are on main: the instances share one store, as in compose.yaml."""
 
 
 @dataclass
@@ -39,13 +38,8 @@ class Topology:
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     tmp = tmp_path_factory.mktemp("topology")
-    store = "memory"
-    redis = None
-    if SHARED_STORE:
-        from tests.fakes.redis_server import RedisServer  # type: ignore[import-not-found]
-
-        redis = RedisServer().start()
-        store = redis.url
+    redis = RedisServer().start()
+    store = redis.url
     settings = {
         "TTSIGN_API_KEYS": KEY,
         # A day's limit: a bucket refills continuously (a minute's 50 gains one token every 1.2 s, which a burst on a
@@ -66,7 +60,8 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         started.append(one)
         two = Ttsign(tmp, "ttsign-2", settings)
         started.append(two)
-        one.ready(), two.ready()
+        one.ready()
+        two.ready()
         balancer = Balancer(tmp, (one.port, two.port))
         started.append(balancer)
         balancer.ready()
@@ -74,8 +69,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     finally:
         for proc in reversed(started):
             proc.stop()
-        if redis is not None:
-            redis.close()
+        redis.close()
 
 
 def access_lines(instance: Ttsign, path: str) -> list[dict]:
@@ -127,7 +121,6 @@ async def _burst(url: str) -> Counter[int]:
     return Counter(a.status_code for a in answers)
 
 
-@pytest.mark.xfail(not SHARED_STORE, reason="Redis store not on main yet", strict=True)
 def test_a_limit_of_50_lets_exactly_50_of_200_concurrent_requests_through_two_instances(topology: Topology) -> None:
     counts = asyncio.run(_burst(topology.balancer.url))
     stores = [httpx.get(f"{i.url}/health", timeout=10).json()["components"]["store"] for i in topology.instances]
