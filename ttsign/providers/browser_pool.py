@@ -278,8 +278,10 @@ class BrowserPool:
                     await old.close()
             try:
                 await self._launch()
-            except ProviderError as err:
-                self.last_error = f"relaunch failed: {err.message}"
+            except Exception as err:  # ProviderError, or anything Playwright raised: try again later
+                self.last_error = (
+                    f"relaunch failed: {err.message if isinstance(err, ProviderError) else _one_line(err)}"
+                )
                 _log.warning("browser provider: %s", self.last_error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
