@@ -83,6 +83,7 @@ GET_ROUTES = (
     "/openapi.json",
     "/webcast/rate_limits",
     f"/webcast/fetch?room_id={ROOM}",
+    f"/webcast/fetch/?room_id={ROOM}",
     f"/webcast/rooms/{ROOM}/connect",
     "/webcast/anchors/someone/room_id",
     "/v1/rooms/someone",
@@ -134,9 +135,10 @@ def raw_doc(route: str, name: str, raw_value: str) -> bytes:
 
 
 # ---- 1. wrong methods on every route ------------------------------------------------------------------
-for path in POST_ROUTES:
+for path in (*POST_ROUTES, "/webcast/sign_url/"):
     for m in ("GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"):
-        add(Case(f"method-{m}-{path}", m, path, 405, word="method"))
+        if (m, path) != ("GET", "/webcast/sign_url"):  # tiktok-live-connector 1.x's GET (section 4b)
+            add(Case(f"method-{m}-{path}", m, path, 405, word="method"))
 for path in GET_ROUTES:
     for m in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"):
         add(Case(f"method-{m}-{path}", m, path, 405, word="method"))
@@ -235,6 +237,47 @@ add(Case("v1-body-big", "POST", "/v1/sign", 413, doc("/v1/sign", method="POST", 
 add(Case("v1-method-bad", "POST", "/v1/sign", 400, doc("/v1/sign", method="BREW"), JSON, "method"))
 add(Case("decode-junk", "POST", "/v1/decode", 400, doc("/v1/decode", token="\u00e9" * 10), JSON, "decode"))
 add(Case("decode-huge", "POST", "/v1/decode", 413, doc("/v1/decode", token="M" * 20000), JSON, "16384"))
+
+# ---- 4b. TikTokLive 6.6's form body (POST /webcast/sign_url/) and connector 1.x's GET query (issue 10) -----
+FORM = _ct("application/x-www-form-urlencoded")
+FORM_LATIN1 = _ct("application/x-www-form-urlencoded; charset=latin-1")
+GOOD_FORM = "url=" + GOOD_WEBCAST.replace(":", "%3A").replace("/", "%2F").replace("?", "%3F").replace("=", "%3D")
+for label, raw, status, word in (
+    ("dup-url", GOOD_FORM + "&" + GOOD_FORM, 400, "repeats"),
+    ("no-equals", GOOD_FORM + "&junk", 400, "name=value"),
+    ("empty-pair", GOOD_FORM + "&&method=GET", 400, "name=value"),
+    ("no-name", GOOD_FORM + "&=x", 400, "no name"),
+    ("pct-not-utf8", GOOD_FORM + "&userAgent=%ff%fe", 400, "UTF-8"),
+    ("pct-surrogate", GOOD_FORM + "&payload=%ed%a0%80", 400, "UTF-8"),
+    ("pct-nul", GOOD_FORM + "%00", 400, "NUL"),
+    ("too-many", GOOD_FORM + "".join(f"&f{i}=1" for i in range(40)), 400, "fields"),
+    ("missing-url", "userAgent=Mozilla", 400, "url"),
+    ("bool-as-text", GOOD_FORM + "&includeBrowserParams=true", 422, "boolean"),
+    ("ua-crlf", GOOD_FORM + "&userAgent=a%0d%0ab", 400, "userAgent"),
+    ("method-bad", GOOD_FORM + "&method=BREW", 400, "method"),
+):
+    add(Case(f"form-{label}", "POST", "/webcast/sign_url/", status, raw.encode(), FORM, word))
+add(
+    Case("form-raw-latin1", "POST", "/webcast/sign_url/", 400, b"url=caf\xe9", FORM, "UTF-8"),
+    Case("form-empty", "POST", "/webcast/sign_url/", 400, b"", FORM, "empty"),
+    Case("form-latin1-charset", "POST", "/webcast/sign_url/", 415, b"url=x", FORM_LATIN1, "charset"),
+    Case("form-text-plain", "POST", "/webcast/sign_url/", 415, GOOD_FORM.encode(), TEXT, "x-www-form-urlencoded"),
+    Case("form-1mib", "POST", "/webcast/sign_url/", 413, b"url=" + b"x" * MIB, FORM, "larger"),
+    Case("form-json-dup", "POST", "/webcast/sign_url/", 400, b'{"url": "a", "url": "b"}', JSON, "repeats"),
+)
+GET_SIGN = "/webcast/sign_url?"
+for label, query, status, word in (
+    ("none", "", 400, "url"),
+    ("dup-url", GOOD_FORM + "&" + GOOD_FORM, 400, "repeats"),
+    ("pct-not-utf8", "url=%ff", 400, "UTF-8"),
+    ("nul", "url=a%00b", 400, "NUL"),
+    ("no-equals", GOOD_FORM + "&client", 400, "name=value"),
+    ("too-many", GOOD_FORM + "".join(f"&p{i}=1" for i in range(40)), 400, "fields"),
+    ("ua-crlf", GOOD_FORM + "&userAgent=a%0d%0ab", 400, "userAgent"),
+    ("foreign-host", "url=https%3A%2F%2Fexample.com%2Fwebcast%2F", 403, "host"),
+    ("not-a-url", "url=nothing", 400, "URL"),
+):
+    add(Case(f"get-sign-url-{label}", "GET", GET_SIGN + query, status, word=word))
 
 # ---- 5. sizes ------------------------------------------------------------------------------------------
 BIG = b"x" * MIB

@@ -20,6 +20,8 @@ ROUTES: dict[str, type[BaseModel]] = {
     "/v1/decode": models.DecodeIn,
     "/webcast/sign_url": models.SignUrlIn,
     "/tiktok/sign_url": models.SignUrlIn,
+    "/webcast/sign_url/": models.SignUrlIn,  # its JSON body; the form body is the same fields
+    "/tiktok/signing/encrypt/sign_url": models.SignUrlIn,
 }
 
 
@@ -118,6 +120,7 @@ def test_answer_builders_fill_their_models_exactly() -> None:
         (models.SignUrlSigned, models.sign_url_answer(signed)),
         (models.NativeSignOut, models.native_sign_answer(ProviderAnswer(result, "native"))),
         (models.DecodeOut, models.decode_answer(decode(signed.tokens["X-Gnarly"]))),
+        (models.LegacySignUrlSigned, models.legacy_sign_url_answer(signed)),
     ]
     for model, answer in answers:
         assert set(answer) == _declared(model), model.__name__

@@ -207,6 +207,16 @@ class SignUrlIn(BaseModel):
     )
 
 
+class SignUrlQuery(BaseModel):
+    """`GET /webcast/sign_url?url=...` as tiktok-live-connector 1.x sends it (`client`, `uuc` are informational)."""
+
+    model_config = _STRICT
+    url: Text = Field(description="the URL to sign")
+    client: Text | None = Field(None, description="the calling library (`ttlive-node`); informational")
+    uuc: Text | None = Field(None, description="1.x's count of rooms it is connected to; informational")
+    userAgent: UserAgent | None = Field(None, description="the User-Agent to sign for (1.x sends none: the preset's)")
+
+
 ORIGIN_SIGN_BODY = request_body(
     OriginSignIn,
     {
@@ -252,6 +262,46 @@ SIGN_URL_BODY = request_body(
         }
     },
 )
+
+_FORM_SCHEMA = body_schema(SignUrlIn)
+_FORM_SCHEMA["properties"] = {
+    name: prop
+    for name, prop in _FORM_SCHEMA["properties"].items()
+    if name not in ("includeBrowserParams", "includeVerifyFp")
+}
+SIGN_URL_FORM_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": _FORM_SCHEMA,
+                "example": {"url": EXAMPLE_ROOM_LOOKUP_URL, "userAgent": EXAMPLE_UA, "method": "GET", "type": "xhr"},
+            },
+            **SIGN_URL_BODY["requestBody"]["content"],
+        },
+    }
+}
+"""`POST /webcast/sign_url/` (TikTokLive 6.6.x): the same fields form-encoded (strings only), or the JSON body."""
+SIGN_URL_QUERY: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "url",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "example": EXAMPLE_ROOM_LOOKUP_URL},
+            "description": "the URL to sign",
+        },
+        {"name": "client", "in": "query", "schema": {"type": "string"}, "description": "`ttlive-node`; informational"},
+        {"name": "uuc", "in": "query", "schema": {"type": "string"}, "description": "1.x's room count; informational"},
+        {
+            "name": "userAgent",
+            "in": "query",
+            "schema": {"type": "string", "maxLength": MAX_UA_CHARS},
+            "description": "the User-Agent to sign for (1.x sends none: the default preset's)",
+        },
+    ]
+}
+"""`GET /webcast/sign_url` (tiktok-live-connector 1.x): the query parameters."""
 
 # ---- answers -------------------------------------------------------------------------------------------
 
@@ -307,6 +357,15 @@ class SignUrlSigned(BaseModel):
     code: int
     message: str = Field(min_length=MIN_MESSAGE)
     response: SignUrlResult | None = None
+
+
+class LegacySignUrlSigned(SignUrlSigned):
+    """`GET /webcast/sign_url`: the `SignUrlSigned` answer plus the flat keys tiktok-live-connector 1.x reads."""
+
+    signedUrl: str
+    user_agent: str = Field(alias="User-Agent", description="the User-Agent to send the signed request with")
+    msToken: str = Field(description="the msToken in `signedUrl` (empty when ttsign holds no real one)")
+    response: SignUrlResult  # type: ignore[assignment]
 
 
 class NativeSigned(BaseModel):
@@ -393,6 +452,13 @@ def sign_url_answer(signed: SignedRequest) -> dict[str, Any]:
             "cookies": [],
         },
     }
+
+
+def legacy_sign_url_answer(signed: SignedRequest) -> dict[str, Any]:
+    """`GET /webcast/sign_url`'s answer (`LegacySignUrlSigned`): 1.x reads `signedUrl`, `User-Agent`, `msToken`."""
+    answer = sign_url_answer(signed)
+    flat = {"signedUrl": signed.url, "User-Agent": signed.user_agent, "msToken": signed.tokens.get("msToken", "")}
+    return {**answer, **flat}
 
 
 def native_sign_answer(answer: ProviderAnswer) -> dict[str, Any]:

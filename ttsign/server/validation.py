@@ -4,6 +4,7 @@ JSON bodies are parsed strictly: UTF-8 only (a BOM or another declared charset i
 `NaN`/`Infinity` literals, no number that does not fit a float, no integer of more than
 `MAX_INT_DIGITS` digits (Python would raise `ValueError` past 4,300), no duplicate keys in an object
 (two parsers could disagree on which one wins), nesting bounded by the interpreter's recursion limit.
+Form bodies and strict query strings (`parse_form_pairs`) follow the same rules: UTF-8, no duplicate field.
 String fields must be valid Unicode (a JSON `"\\ud800"` escape decodes to a lone surrogate, which no
 encoder accepts) and free of NUL.
 """
@@ -14,6 +15,7 @@ import json
 import math
 import re
 from typing import Any, NoReturn
+from urllib.parse import parse_qsl
 
 from ttsign.config import Settings
 from ttsign.server.errors import ApiError
@@ -135,6 +137,52 @@ def parse_json_object(raw: bytes, content_type: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
     return data
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 32
+
+
+def parse_form_pairs(raw: bytes, what: str = "request body", *, max_fields: int = MAX_FORM_FIELDS) -> dict[str, str]:
+    """Form-encoded fields (`a=1&b=2`, as a form body or a query string), parsed strictly.
+
+    UTF-8 only (before and after percent-decoding), no BOM, no NUL; every field has a `=`; at most `max_fields`
+    fields; no field twice (two parsers could disagree on which one wins). `+` is a space, as in any form.
+    """
+    text = decode_text(raw, what)
+    if not text:
+        return {}
+    try:
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            strict_parsing=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=max_fields,
+        )
+    except UnicodeDecodeError:
+        raise ApiError(400, f"{what} holds a percent-encoded byte sequence that is not UTF-8") from None
+    except ValueError as exc:
+        if "max number" in str(exc).lower():
+            raise ApiError(400, f"{what} has more than {max_fields} form fields") from None
+        raise ApiError(400, f"{what} is not form-encoded: every field must be name=value, joined by '&'") from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if not name:
+            raise ApiError(400, f"{what} has a form field with no name (=value); send name=value")
+        if name in fields:
+            raise ApiError(400, f"{what} repeats the field '{_printable(name)}'; send each field once")
+        fields[name] = value
+    return fields
+
+
+def parse_form_object(raw: bytes, content_type: str) -> dict[str, str]:
+    """An `application/x-www-form-urlencoded` body (TikTokLive 6.6's sign_url), as `parse_form_pairs` reads it."""
+    check_charset(content_type)
+    if not raw.strip():
+        raise ApiError(400, "request body is empty; expected form fields such as url=...")
+    return parse_form_pairs(raw)
 
 
 def _check_string(value: str, what: str) -> str:

@@ -130,6 +130,7 @@ async def _connect(request: Request, room_id: str) -> Response:
     )
 
 
+@router.get("/webcast/fetch/", include_in_schema=False)  # TikTokLive 6.6.x's path (an alias, issue 10)
 @router.get(
     "/webcast/fetch",
     summary="Connect bootstrap for TikTokLive (protobuf fetch result)",
