@@ -86,6 +86,8 @@ GET_ROUTES = (
     f"/webcast/fetch/?room_id={ROOM}",
     f"/webcast/rooms/{ROOM}/connect",
     "/webcast/anchors/someone/room_id",
+    "/webcast/anchors/someone/connect",  # Euler's SDKs (issue 10)
+    "/accounts/me/rate_limits",
     "/v1/rooms/someone",
 )
 # A valid document for each JSON route; cases break one field at a time.
@@ -453,6 +455,7 @@ BAD_USERS = {
 for label, uid in BAD_USERS.items():
     add(Case(f"anchor-{label}", "GET", f"/webcast/anchors/{uid}/room_id", 400, word="username"))
     add(Case(f"v1-rooms-{label}", "GET", f"/v1/rooms/{uid}", 400, word="username"))
+    add(Case(f"anchor-connect-{label}", "GET", f"/webcast/anchors/{uid}/connect", 400, word="username"))
 add(Case("room-path-empty", "GET", "/webcast/rooms//connect", 400, word="room_id"))
 add(Case("v1-rooms-empty", "GET", "/v1/rooms/", 400, word="username"))
 CONNECT_PATHS = (f"/webcast/fetch?room_id={ROOM}&", f"/webcast/rooms/{ROOM}/connect?")
@@ -472,6 +475,22 @@ for i, base in enumerate(CONNECT_PATHS):
 add(Case("fetch-dup-room-both-bad", "GET", "/webcast/fetch?room_id=abc&room_id=def", 400, word="room_id"))
 add(Case("fetch-dup-room-last-bad", "GET", f"/webcast/fetch?room_id={ROOM}&room_id=x", 400, word="room_id"))
 add(Case("fetch-no-room", "GET", "/webcast/fetch", 400, word="room_id"))
+# the caller's own session (issue 10): strict cookie syntax, TikTok's session cookies only, no OAuth token
+SESSION_CONNECT = f"/webcast/rooms/{ROOM}/connect"
+for label, value, word in (
+    ("no-equals", b"sessionid", "cookie"),
+    ("quoted", b'sessionid="abc123"', "cookie"),
+    ("no-login", b"ttwid=abc123; tt-target-idc=useast1a", "login"),
+    ("twice", b"sessionid=abc123; sessionid=def456", "twice"),
+    ("huge", b"sessionid=" + b"a" * 5000, "longer"),
+    ("latin1", b"sessionid=caf\xe9", "non-ascii"),
+):
+    add(Case(f"session-header-{label}", "GET", SESSION_CONNECT, 400, headers=((b"x-cookie-header", value),), word=word))
+OAUTH = ((b"x-oauth-token", b"euler-oauth-token"),)
+add(Case("session-oauth", "GET", "/webcast/anchors/someone/connect", 400, headers=OAUTH, word="x-oauth-token"))
+for label, query in (("crlf", "abc%0D%0ASet-Cookie:x"), ("semicolon", "abc%3B+ttwid%3Dx"), ("nul", "a%00b")):
+    target = f"/webcast/fetch?room_id={ROOM}&session_id={query}"
+    add(Case(f"session-query-{label}", "GET", target, 400, word="session_id"))
 add(Case("fetch-empty-room", "GET", "/webcast/fetch?room_id=", 400, word="room_id"))
 
 # ---- 9. unknown paths ---------------------------------------------------------------------------------

@@ -1,13 +1,36 @@
-"""`TikTokClient`: the upstream pieces (HTTP session, identity pool, rooms, connect strategy) wired from settings."""
+"""`TikTokClient`: the upstream pieces (HTTP session, identity pool, rooms, connect strategy) wired from settings.
+
+`connect` is the one way in for a connect. Without a caller session it is the configured strategy over the
+anonymous pool. With one (`ttsign.tiktok.session`), the caller gets an identity of its own: a fresh ttwid
+issued for this request alone (never taken from the pool, never put in it), its login cookies beside it on
+that request's `im/fetch`, and the same strategy choice (relay, direct, or relay then direct). So TikTok
+never sees a pooled ttwid next to anyone's login (on im/fetch or on the socket the client then opens with
+its own jar), and no answer TikTok gave a logged-in request refreshes a pooled identity.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from ttsign.algorithms.navigator import get_preset
 from ttsign.config import Settings
+from ttsign.tiktok.failures import RATE_LIMITED, TIMEOUT, UNREACHABLE
 from ttsign.tiktok.http import Transport, Upstream
-from ttsign.tiktok.identity_pool import IdentityPool, TtwidIssuer
+from ttsign.tiktok.identity_pool import AnonIdentity, IdentityPool, IdentityUnavailable, TtwidIssuer
 from ttsign.tiktok.rooms import Rooms
-from ttsign.tiktok.webcast import AutoStrategy, ConnectStrategy, DirectStrategy, RelayStrategy, WsUrlSigner
+from ttsign.tiktok.session import CallerSession
+from ttsign.tiktok.webcast import (
+    AUTO_DIRECT_RESERVE_S,
+    AutoStrategy,
+    ConnectError,
+    ConnectRequest,
+    ConnectResult,
+    ConnectStrategy,
+    DirectStrategy,
+    RelayStrategy,
+    WsUrlSigner,
+)
 
 CALLER_BUDGET_FACTOR = 1.5
 """A caller waits at most this many `TTSIGN_UPSTREAM_TIMEOUT`s, fallbacks included (then 504)."""
@@ -34,6 +57,9 @@ class TikTokClient:
             connects_per_hour=settings.connects_per_hour,
             timeout_s=self.budget_s,  # the one shared fetch (register, then /live) is bounded like any caller
         )
+        from ttsign.tiktok.identity_pool import pool_for  # issue 11 hook: TTSIGN_STORE=redis:// shares the pool
+
+        self.pool = pool_for(settings, self.pool)
         self.rooms = Rooms(self.upstream, www=settings.tiktok_www, webcast=settings.webcast_url, user_agent=ua)
         self.direct = DirectStrategy(self.pool, ws_url=settings.ws_url, ws_signer=ws_signer)
         self.relay = RelayStrategy(self.pool, self.upstream, webcast_url=settings.webcast_url)
@@ -43,6 +69,38 @@ class TikTokClient:
             "auto": AutoStrategy(self.relay, self.direct),
         }
         self.strategy: ConnectStrategy = strategies[settings.connect_strategy]
+
+    async def connect(self, req: ConnectRequest, session: CallerSession | None = None) -> ConnectResult:
+        """The connect answer for `req`: anonymous (the pool) without `session`, the caller's own with it."""
+        if session is None:
+            return await self.strategy.connect(req)
+        ident = await self.private_identity()
+        name = self.strategy.name
+        if name == "direct":
+            return await self.direct.signed_result(req, ident)
+        if name == "relay":
+            return await self.relay.fetch(req, ident, session)
+        relay_until = None if req.deadline is None else req.deadline - AUTO_DIRECT_RESERVE_S
+        try:  # auto, as AutoStrategy: relay first, direct (same identity) when im/fetch fails in any way
+            async with asyncio.timeout_at(relay_until):
+                return await self.relay.fetch(req, ident, session)
+        except ConnectError as exc:
+            if exc.kind == "bad_input":
+                raise
+        except TimeoutError:
+            pass
+        return await self.direct.signed_result(req, ident)
+
+    async def private_identity(self) -> AnonIdentity:
+        """A fresh anonymous identity for one caller's request: issued now, not pooled, not paced, then dropped."""
+        try:
+            cookies = await self.issuer.issue()
+        except IdentityUnavailable as exc:
+            kind = {UNREACHABLE: "upstream_down", TIMEOUT: "timeout", RATE_LIMITED: "rate_limited"}.get(
+                exc.reason, "identity"
+            )
+            raise ConnectError(kind, str(exc), retry_after_s=exc.retry_after_s) from None
+        return AnonIdentity(dict(cookies), time.monotonic(), ms_token=cookies.get("msToken"))
 
     async def close(self) -> None:
         await self.pool.close()

@@ -3,6 +3,10 @@
 Order: `api-live/user/room` (unsigned JSON, needs `sourceType=54`), then the `SIGI_STATE` JSON in
 `/@user/live`. Room info comes from `webcast/room/info`, liveness from `webcast/room/check_alive`.
 
+A caller's own session (`ttsign.tiktok.session.CallerSession`), when a route passes one, is sent as cookies
+on that lookup's calls only (an age-restricted or region-gated room answers a logged-in viewer); nothing
+here caches an answer, so no other caller ever sees what a session's lookup returned.
+
 The one rule for ids, used by every route and the CLI: a username is 1-24 of `A-Z a-z 0-9 _ .` (not only
 dots), optionally after one `@` or inside a tiktok.com profile URL; a room id is 1-25 ASCII digits. Both
 are matched whole (`fullmatch`): no surrounding space, no trailing newline.
@@ -17,6 +21,7 @@ from typing import Any
 
 from ttsign.tiktok.failures import RATE_LIMITED, TIMEOUT, describe, kind_of, retry_after_of
 from ttsign.tiktok.http import Upstream, UpstreamError, UpstreamResponse
+from ttsign.tiktok.session import CallerSession
 
 MAX_UNIQUE_ID = 24  # TikTok's own limit for a username
 # Anchored so the patterns also read right as OpenAPI (JSON Schema) patterns; always used with fullmatch,
@@ -134,11 +139,15 @@ class Rooms:
         self.webcast = webcast.rstrip("/")
         self.headers = {"User-Agent": user_agent}
 
-    async def lookup(self, unique_id: str) -> RoomLookup:
-        """Room id and live status: api-live first, SIGI_STATE second. Raises RoomError."""
+    async def lookup(self, unique_id: str, session: CallerSession | None = None) -> RoomLookup:
+        """Room id and live status: api-live first, SIGI_STATE second. Raises RoomError.
+
+        `session`: the caller's own login cookies, sent on these calls only.
+        """
         uid = normalize_unique_id(unique_id)
+        jar = session.cookies if session is not None else None
         try:
-            return await self._api_live(uid)
+            return await self._api_live(uid, jar)
         except RoomError as exc:
             if exc.kind == "not_found":
                 raise
@@ -146,7 +155,7 @@ class Rooms:
         except UpstreamError as exc:
             first = _upstream(exc, "api-live/user/room")
         try:
-            return await self._sigi(uid)
+            return await self._sigi(uid, jar)
         except UpstreamError as exc:
             second = _upstream(exc, f"/@{uid}/live")
         except RoomError as exc:
@@ -158,11 +167,12 @@ class Rooms:
         wait = max((e.retry_after_s for e in limited), default=0.0)
         raise RoomError(kind, f"api-live: {first}; SIGI_STATE: {second}", retry_after_s=wait)
 
-    async def _api_live(self, uid: str) -> RoomLookup:
+    async def _api_live(self, uid: str, jar: dict[str, str] | None = None) -> RoomLookup:
         resp = await self.upstream.get(
             f"{self.www}/api-live/user/room/",
-            params={**BASE_PARAMS, "uniqueId": uid, "sourceType": "54"},
+            params={**BASE_PARAMS, "uniqueId": uid, "sourceType": "54", **_login(jar)},
             headers=self.headers,
+            cookies=jar,
         )
         data = _json(resp, "api-live/user/room")
         if not isinstance(data, dict):
@@ -173,8 +183,8 @@ class Rooms:
             raise RoomError("upstream", f"api-live answered statusCode {_code(data.get('statusCode'))}")
         return _from_user_info(uid, data.get("data") or {}, "api-live")
 
-    async def _sigi(self, uid: str) -> RoomLookup:
-        resp = await self.upstream.get(f"{self.www}/@{uid}/live", headers=self.headers)
+    async def _sigi(self, uid: str, jar: dict[str, str] | None = None) -> RoomLookup:
+        resp = await self.upstream.get(f"{self.www}/@{uid}/live", headers=self.headers, cookies=jar)
         if resp.status == 429:
             raise _rate_limited(resp, f"/@{uid}/live")
         if resp.status >= 500:
@@ -199,15 +209,19 @@ class Rooms:
             raise RoomError(kind, f"TikTok refused the live page for '{uid}' (liveRoomStatus {status})")
         return _from_user_info(uid, live.get("liveRoomUserInfo") or {}, "sigi_state")
 
-    async def _get(self, what: str, url: str, params: dict[str, str]) -> UpstreamResponse:
+    async def _get(
+        self, what: str, url: str, params: dict[str, str], jar: dict[str, str] | None = None
+    ) -> UpstreamResponse:
         try:
-            return await self.upstream.get(url, params=params, headers=self.headers)
+            return await self.upstream.get(url, params={**params, **_login(jar)}, headers=self.headers, cookies=jar)
         except UpstreamError as exc:
             raise _upstream(exc, what) from None
 
-    async def room_info(self, room_id: str) -> dict[str, Any]:
+    async def room_info(self, room_id: str, session: CallerSession | None = None) -> dict[str, Any]:
         room_id = check_room_id(room_id)
-        resp = await self._get("room/info", f"{self.webcast}/room/info/", {**BASE_PARAMS, "room_id": room_id})
+        jar = session.cookies if session is not None else None
+        url = f"{self.webcast}/room/info/"
+        resp = await self._get("room/info", url, {**BASE_PARAMS, "room_id": room_id}, jar)
         data = _json(resp, "room/info")
         if not isinstance(data, dict):
             raise RoomError("bot_walled", "room/info answered JSON that is not an object")
@@ -225,6 +239,11 @@ class Rooms:
         if isinstance(items, list) and items and isinstance(items[0], dict):
             return bool(items[0].get("alive"))
         return None
+
+
+def _login(jar: dict[str, str] | None) -> dict[str, str]:
+    """The web player's `user_is_login` for a request that carries a caller's session."""
+    return {"user_is_login": "true"} if jar else {}
 
 
 def _code(value: Any) -> str:

@@ -30,6 +30,7 @@ from ttsign.tiktok import proto
 from ttsign.tiktok.failures import RATE_LIMITED, TIMEOUT, UNREACHABLE, describe, kind_of, retry_after_of
 from ttsign.tiktok.http import Upstream, UpstreamError, simple_cookie_safe
 from ttsign.tiktok.identity_pool import AnonIdentity, IdentityPool, IdentityUnavailable
+from ttsign.tiktok.session import SESSION_COOKIES, CallerSession
 from ttsign.tiktok.ws_modes import SocketModeError
 
 AUTO_DIRECT_RESERVE_S = 0.1
@@ -194,8 +195,15 @@ class RelayStrategy:
     async def connect(self, req: ConnectRequest) -> ConnectResult:
         return await self.fetch(req, await _identity(self.pool))
 
-    async def fetch(self, req: ConnectRequest, ident: AnonIdentity) -> ConnectResult:
-        """`im/fetch` for `req` with an identity already acquired."""
+    async def fetch(
+        self, req: ConnectRequest, ident: AnonIdentity, session: CallerSession | None = None
+    ) -> ConnectResult:
+        """`im/fetch` for `req` with an identity already acquired.
+
+        `session`: the caller's own login cookies, sent on this one request beside `ident`'s (which is then
+        that caller's private identity, never a pooled one: `TikTokClient.connect`). No session cookie is
+        ever put in the answer's cookies (the caller has them already).
+        """
         ua = req.user_agent
         if not ua.isascii():
             raise ConnectError("bad_input", "user_agent must be ASCII: it is sent to TikTok as an HTTP header")
@@ -203,7 +211,8 @@ class RelayStrategy:
         params["browser_version"] = ua.removeprefix("Mozilla/")
         params["msToken"] = ident.ms_token or ""  # a real one or empty; never invented
         try:
-            resp = await self.upstream.get(self.url, params=params, headers={"User-Agent": ua}, cookies=_jar(ident))
+            jar = _jar(ident, session)
+            resp = await self.upstream.get(self.url, params=params, headers={"User-Agent": ua}, cookies=jar)
         except UpstreamError as exc:
             kind = {TIMEOUT: "timeout", RATE_LIMITED: "rate_limited"}.get(kind_of(exc), "upstream_down")
             raise ConnectError(kind, describe(exc, "im/fetch"), retry_after_s=retry_after_of(exc) or 0.0) from None
@@ -224,7 +233,8 @@ class RelayStrategy:
             raise ConnectError("empty", "im/fetch answered bytes that are not a fetch result") from None
         cookies = ident.cookie_pairs()
         seen = {k for k, _ in cookies}
-        cookies += [(k, v) for k, v in resp.set_cookies.items() if k not in seen and k != "msToken"]
+        skip = seen | {"msToken", *SESSION_COOKIES}
+        cookies += [(k, v) for k, v in resp.set_cookies.items() if k not in skip]
         return ConnectResult(resp.body, cookies, req.room_id, self.name)
 
 
@@ -261,5 +271,6 @@ async def _identity(pool: IdentityPool) -> AnonIdentity:
         raise ConnectError(kind, str(exc), retry_after_s=exc.retry_after_s) from None
 
 
-def _jar(ident: AnonIdentity) -> dict[str, str]:
-    return {k: v for k, v in ident.cookies.items() if k != "msToken"}
+def _jar(ident: AnonIdentity, session: CallerSession | None = None) -> dict[str, str]:
+    jar = {k: v for k, v in ident.cookies.items() if k != "msToken"}
+    return jar if session is None else {**jar, **session.cookies}

@@ -1,13 +1,18 @@
 """Live connect for the client libraries (live-connect.md §1.1a, §1.2a, §1.2c, §3) and room lookups.
 
 * `GET /webcast/fetch` (TikTokLive 7.x) and `GET /webcast/rooms/{room_id}/connect`
-  (tiktok-live-connector 2.x): 200 with raw `ProtoMessageFetchResult` bytes, `X-Set-TT-Cookie`
+  (tiktok-live-connector 2.x, Euler's SDKs): 200 with raw `ProtoMessageFetchResult` bytes, `X-Set-TT-Cookie`
   (ttwid first), `X-Room-Id`. Never a 200 with an empty body.
+* `GET /webcast/anchors/{unique_id}/connect` (Euler's SDKs): the room lookup, then the same answer as
+  `rooms/{room_id}/connect`, in one call and one deadline; 404 when the user is not live.
 * `GET /webcast/anchors/{unique_id}/room_id`: `{code, ok, room_id, is_live}` (the connector's fallback).
 * `GET /v1/rooms/{unique_id}`: room id, live status and room info.
 
-Session fields (`session_id`, `tt_target_idc`, `x-cookie-header`, `x-oauth-token`) are accepted and never
-logged or forwarded: the clients open the socket with their own cookie jar.
+The caller's own session (`session_id` + `tt_target_idc` in the query, or the `x-cookie-header` header;
+`ttsign.tiktok.session`) is parsed strictly (a 400 otherwise), its values registered with the log
+redaction, and used for this request's TikTok calls only: the room lookup and the connect, which then runs
+on an identity issued for this caller alone (`TikTokClient.connect`). It is never stored, and never put in
+`X-Set-TT-Cookie` (the caller has it). `x-oauth-token` is refused with a 400 that says why.
 
 Each request has one deadline, `TTSIGN_UPSTREAM_TIMEOUT` x 1.5 from its start, shared by every TikTok
 call it makes (identity fetch, im/fetch, fallbacks); past it the answer is a 504. Upstream failures map
@@ -23,6 +28,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from ttsign.server import logs
 from ttsign.server.deps import services
 from ttsign.server.errors import ApiError
 from ttsign.server.openapi import (
@@ -40,9 +46,49 @@ from ttsign.server.validation import check_user_agent
 from ttsign.tiktok.client import CALLER_BUDGET_FACTOR, caller_budget_s
 from ttsign.tiktok.failures import retry_after_header
 from ttsign.tiktok.rooms import ROOM_ID, RoomError, check_room_id, normalize_unique_id
+from ttsign.tiktok.session import MAX_HEADER_CHARS, SESSION_COOKIES, CallerSession, SessionError, caller_session
 from ttsign.tiktok.webcast import ConnectError, ConnectRequest
 
 router = APIRouter(tags=["client-compatible"])
+SESSION_DOC = {
+    "session_id": "your own TikTok `sessionid`: used for this request's TikTok calls only, never stored or logged",
+    "tt_target_idc": "your account's data centre (`tt-target-idc`), with `session_id`; alone it is ignored",
+}
+SESSION_HEADERS = [
+    {
+        "name": "x-cookie-header",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "maxLength": MAX_HEADER_CHARS},
+        "description": "your own TikTok session as a cookie list (`sessionid=...; tt-target-idc=...`); only "
+        f"{', '.join(SESSION_COOKIES)} are kept, used for this request only, never stored or logged",
+    },
+    {
+        "name": "x-oauth-token",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "Euler Stream's OAuth token: refused (400), ttsign cannot resolve it into a TikTok session",
+    },
+]
+
+
+def session_only() -> dict[str, Any]:
+    """`openapi_extra` for the room routes: the caller-session params alone (sent on the lookup's calls)."""
+    params = [p for p in session_query()["parameters"] if p["name"] in SESSION_DOC or p["in"] == "header"]
+    return {"parameters": params}
+
+
+def session_query(room_id_pattern: str | None = None) -> dict[str, Any]:
+    """The connect query (`connect_query`) with the caller-session params described as they now work."""
+    extra = connect_query(room_id_pattern)
+    for param in extra["parameters"]:
+        if param["name"] in SESSION_DOC:
+            param["description"] = SESSION_DOC[param["name"]]
+    extra["parameters"] += [dict(h) for h in SESSION_HEADERS]
+    return extra
+
+
 ROOM_ERRORS = {
     "not_found": 404,
     "bad_input": 400,
@@ -95,12 +141,27 @@ def _unique_id(raw: str) -> str:
         raise _room_error(exc) from None
 
 
-async def _connect(request: Request, room_id: str) -> Response:
-    q = request.query_params
+def _session(request: Request) -> CallerSession | None:
+    """The caller's own session from this request (None: anonymous); 400 for anything refused."""
+    for name in ("x-cookie-header", "x-oauth-token"):
+        if len(request.headers.getlist(name)) > 1:
+            raise ApiError(400, f"{name} is sent more than once; send it once", extra={"reason": "bad_session"})
+    if len(request.query_params.getlist("session_id")) > 1:
+        raise ApiError(400, "session_id is sent more than once; send it once", extra={"reason": "bad_session"})
+    raw = request.query_params.get("session_id"), request.headers.get("x-cookie-header")
+    logs.add_secrets(*raw, request.headers.get("x-oauth-token"))  # as sent, before parsing (even if refused)
     try:
-        check_room_id(room_id)
-    except RoomError as exc:
-        raise ApiError(400, str(exc)) from None
+        session = caller_session(request.query_params, request.headers)
+    except SessionError as exc:
+        raise ApiError(400, str(exc), extra={"reason": exc.reason}) from None
+    if session is not None:
+        logs.add_secrets(*session.values())
+    return session
+
+
+def _connect_input(request: Request) -> tuple[str, str]:
+    """The connect query's user agent and cursor, checked (400 otherwise)."""
+    q = request.query_params
     if q.get("platform", "web") == "mobile":
         raise ApiError(400, "platform=mobile is not supported by ttsign; use platform=web")
     if q.get("platform", "web") not in ("web", ""):
@@ -111,11 +172,26 @@ async def _connect(request: Request, room_id: str) -> Response:
     cursor = q.get("cursor", "")
     if len(cursor) > 512:
         raise ApiError(400, "cursor is longer than 512 characters")
+    return ua, cursor
+
+
+async def _connect(request: Request, room_id: str) -> Response:
+    try:
+        check_room_id(room_id)
+    except RoomError as exc:
+        raise ApiError(400, str(exc)) from None
+    ua, cursor = _connect_input(request)
+    session = _session(request)
     client = _client(request)
     budget, deadline = _deadline(request)
+    return await _answer(client, ConnectRequest(room_id, ua, cursor, deadline), session, budget)
+
+
+async def _answer(client: Any, req: ConnectRequest, session: CallerSession | None, budget: float) -> Response:
+    """The connect answer for `req` (its deadline already set), or the ApiError for why not."""
     try:
-        async with asyncio.timeout_at(deadline):
-            result = await client.strategy.connect(ConnectRequest(room_id, ua, cursor, deadline))
+        async with asyncio.timeout_at(req.deadline):
+            result = await client.connect(req, session)
     except TimeoutError:
         raise _too_slow(budget) from None
     except ConnectError as exc:
@@ -134,7 +210,7 @@ async def _connect(request: Request, room_id: str) -> Response:
 @router.get(
     "/webcast/fetch",
     summary="Connect bootstrap for TikTokLive (protobuf fetch result)",
-    openapi_extra=connect_query(ROOM_ID.pattern),
+    openapi_extra=session_query(ROOM_ID.pattern),
     response_class=Response,
     responses=responses(PROTOBUF_OK, *ANY, *KEYED, *UPSTREAM),
 )
@@ -145,12 +221,30 @@ async def webcast_fetch(request: Request) -> Response:
 @router.get(
     "/webcast/rooms/{room_id}/connect",
     summary="Connect bootstrap for tiktok-live-connector",
-    openapi_extra=connect_query(),
+    openapi_extra=session_query(),
     response_class=Response,
     responses=responses(PROTOBUF_OK, *ANY, *KEYED, *UPSTREAM, *PATH_ID),
 )
 async def room_connect(request: Request, room_id: str) -> Response:
     return await _connect(request, room_id)
+
+
+@router.get(
+    "/webcast/anchors/{unique_id}/connect",
+    summary="Connect bootstrap by username (Euler's SDKs): room lookup, then as rooms/{room_id}/connect",
+    openapi_extra=session_query(),
+    response_class=Response,
+    responses=responses(PROTOBUF_OK, *ANY, *KEYED, *UPSTREAM, *PATH_ID, 451),
+)
+async def anchor_connect(request: Request, unique_id: str) -> Response:
+    uid = _unique_id(unique_id)
+    ua, cursor = _connect_input(request)
+    session = _session(request)
+    client, found, deadline = await _lookup(request, uid, session)
+    if not found.room_id or not found.is_live:
+        raise ApiError(404, f"TikTok user '{uid}' is not LIVE now (no room to connect to)", extra={"reason": "offline"})
+    budget = caller_budget_s(services(request).settings)
+    return await _answer(client, ConnectRequest(found.room_id, ua, cursor, deadline), session, budget)
 
 
 def _room_error(exc: RoomError) -> ApiError:
@@ -159,8 +253,8 @@ def _room_error(exc: RoomError) -> ApiError:
     return ApiError(status, str(exc), headers=headers, extra={"reason": exc.kind})
 
 
-async def _lookup(request: Request, unique_id: str) -> tuple[Any, Any, float]:
-    """Validate the username and look its room up within the request's deadline.
+async def _lookup(request: Request, unique_id: str, session: CallerSession | None = None) -> tuple[Any, Any, float]:
+    """Validate the username and look its room up within the request's deadline (with the caller's session).
 
     Returns the upstream client, the lookup result and the deadline (for any follow-up call).
     """
@@ -169,7 +263,7 @@ async def _lookup(request: Request, unique_id: str) -> tuple[Any, Any, float]:
     budget, deadline = _deadline(request)
     try:
         async with asyncio.timeout_at(deadline):
-            found = await client.rooms.lookup(uid)
+            found = await client.rooms.lookup(uid, session)
     except TimeoutError:
         raise _too_slow(budget) from None
     except RoomError as exc:
@@ -188,12 +282,13 @@ def _anchor_error(err: ApiError) -> JSONResponse:
 
 @router.get(
     "/webcast/anchors/{unique_id}/room_id",
+    openapi_extra=session_only(),
     summary="Room id and live status (connector fallback)",
     responses=responses(AnchorRoom, *ANY, *KEYED, *UPSTREAM, *PATH_ID, 451),
 )
 async def anchor_room_id(request: Request, unique_id: str) -> JSONResponse:
     try:
-        _, found, _ = await _lookup(request, unique_id)
+        _, found, _ = await _lookup(request, unique_id, _session(request))
     except ApiError as err:
         return _anchor_error(err)
     return JSONResponse(
@@ -211,16 +306,18 @@ async def anchor_room_id(request: Request, unique_id: str) -> JSONResponse:
 
 @router.get(
     "/v1/rooms/{unique_id}",
+    openapi_extra=session_only(),
     summary="Room id, live status and room info for a username",
     responses=responses(RoomOut, *ANY, *KEYED, *UPSTREAM, *PATH_ID, 451),
 )
 async def v1_room(request: Request, unique_id: str) -> JSONResponse:
-    client, found, deadline = await _lookup(request, unique_id)
+    session = _session(request)
+    client, found, deadline = await _lookup(request, unique_id, session)
     data = found.summary()
     if found.room_id and found.is_live:
         try:  # room info only adds detail: in the time left, or not at all
             async with asyncio.timeout_at(deadline):
-                info = await client.rooms.room_info(found.room_id)
+                info = await client.rooms.room_info(found.room_id, session)
         except (RoomError, TimeoutError):
             info = {}
         if info:
@@ -239,6 +336,11 @@ async def v1_room(request: Request, unique_id: str) -> JSONResponse:
 @router.get("/webcast/rooms/{room_id:path}/connect", include_in_schema=False)
 async def room_connect_bad_id(request: Request, room_id: str) -> Response:
     return await _connect(request, room_id)
+
+
+@router.get("/webcast/anchors/{unique_id:path}/connect", include_in_schema=False)
+async def anchor_connect_bad_id(request: Request, unique_id: str) -> Response:
+    return await anchor_connect(request, unique_id)
 
 
 @router.get("/webcast/anchors/{unique_id:path}/room_id", include_in_schema=False)

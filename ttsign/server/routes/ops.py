@@ -1,9 +1,10 @@
 """Operations: `/health`, `/livez`, `/readyz` (see `ttsign.server.health`), `/metrics` (Prometheus),
-`/webcast/rate_limits` (the caller's limits)."""
+`/webcast/rate_limits` (the caller's limits) and `/accounts/me/rate_limits` (the same, in Euler's shape)."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ttsign.server import metrics
 from ttsign.server.deps import services
+from ttsign.server.errors import ApiError
 from ttsign.server.health import tracker
 from ttsign.server.openapi import ANY, HEAD_OK, KEYED, METRICS_OK, ErrorBody, RateLimitsOut, responses
 
@@ -119,3 +121,69 @@ async def rate_limits(request: Request) -> JSONResponse:
             }
         )
     return JSONResponse({"code": 200, "message": "rate limits for this caller", "caller": caller, "limits": limits})
+
+
+class EulerWindow(BaseModel):
+    """One window as Euler's SDKs parse it (`RateLimitInfo`): `reset_at` is null while nothing is used."""
+
+    model_config = ConfigDict(extra="allow")
+    max: int
+    remaining: int
+    reset_at: str | None = Field(description="ISO 8601 UTC time the window is whole again; null when it is")
+
+
+class EulerRateLimitsOut(BaseModel):
+    """`GET /accounts/me/rate_limits` (Euler's `GetRateLimits`): a window this server does not limit is absent."""
+
+    model_config = ConfigDict(extra="allow")
+    code: int
+    message: str
+    minute: EulerWindow | None = None
+    hour: EulerWindow | None = None
+    day: EulerWindow | None = None
+
+
+EULER_LIMIT_TYPES = ("WEBCAST", "ALERTS", "RATE_LIMITS", "CATALOG", "RANKINGS")
+"""Euler's `RateLimitType`. ttsign has one set of limits for all its routes, so every type answers it."""
+EULER_WINDOWS = {"rate_limit_minute": "minute", "rate_limit_hour": "hour", "rate_limit_day": "day"}
+
+
+def _iso(unix_s: float) -> str:
+    return datetime.fromtimestamp(unix_s, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@router.get(
+    "/accounts/me/rate_limits",
+    summary="The caller's rate limits in Euler's shape (tiktok-live-api-sdk, EulerApiSdk)",
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "type",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": list(EULER_LIMIT_TYPES)},
+                "description": "Euler's limit set; ttsign has one set for all routes, answered for every type",
+            }
+        ]
+    },
+    responses=responses(EulerRateLimitsOut, *ANY, *KEYED),
+)
+async def account_rate_limits(request: Request) -> JSONResponse:
+    kind = request.query_params.get("type", "WEBCAST")
+    if kind not in EULER_LIMIT_TYPES:
+        raise ApiError(400, f"type must be one of {', '.join(EULER_LIMIT_TYPES)}")
+    svc = services(request)
+    caller = str(request.scope.get("state", {}).get("caller", "anonymous"))
+    now = time.time()
+    out: dict[str, Any] = {"code": 200, "message": "rate limits for this caller", "caller": caller, "type": kind}
+    for st in await svc.limiter.status_async(caller):
+        window = EULER_WINDOWS.get(st.label)
+        if window is None:
+            continue
+        whole = st.state.remaining >= st.limit
+        out[window] = {
+            "max": st.limit,
+            "remaining": st.state.remaining,
+            "reset_at": None if whole else _iso(now + st.state.full_after_s),
+        }
+    return JSONResponse(out)
