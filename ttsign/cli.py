@@ -99,7 +99,8 @@ def serve(
     workers: int | None = typer.Option(None, help="worker processes"),
 ) -> None:
     """Start the HTTP server."""
-    from ttsign.server.app import make_store
+    from ttsign.providers.base import ProviderError
+    from ttsign.server.app import make_chain, make_signer, make_store
     from ttsign.server.auth import is_loopback
     from ttsign.server.runner import TransportLimits, check_workers, ensure_descriptors, parse_trusted_proxies
     from ttsign.server.runner import serve as run_server
@@ -127,7 +128,8 @@ def serve(
         check_workers(s, workers or s.workers)  # several workers over the memory store: refused unless limits are off
         parse_trusted_proxies(s.trusted_proxies)
         ensure_descriptors(TransportLimits.from_settings(s))
-    except ValueError as exc:
+        make_chain(s, make_signer(s))  # TTSIGN_PROVIDERS & co.; the browser without its extra or Chromium
+    except (ValueError, ProviderError) as exc:
         raise _fail(str(exc)) from None
     run_server(s, host=bind, port=port or s.port, workers=workers or s.workers)
 

@@ -89,6 +89,7 @@ GET_ROUTES = (
     "/webcast/anchors/someone/connect",  # Euler's SDKs (issue 10)
     "/accounts/me/rate_limits",
     "/v1/rooms/someone",
+    "/v1/providers",
 )
 # A valid document for each JSON route; cases break one field at a time.
 VALID: dict[str, dict[str, Any]] = {

@@ -71,6 +71,12 @@ NOT_EXECUTED: dict[str, str] = {
     "the python block",
     "npm install tiktok-live-connector@2.5.0": "needs the npm registry; `make test` installed this version into "
     "tests/e2e/node (from its lockfile), where the js block runs",
+    "sudo apt-get install -y chromium": "needs root and the Debian archive; `make test` installs it (its chromium "
+    "target)",
+    "python3 -m venv .venv": "would recreate the .venv this test runs in; `make test` made it",
+    ".venv/bin/pip install -e '.[browser]'": "needs PyPI; `make test` put Playwright into .venv (the dev extra)",
+    "TTSIGN_PROVIDERS=native,browser .venv/bin/ttsign serve": "loads TikTok's page, which needs the internet; "
+    "tests/api/test_provider_fallback.py serves native,browser offline with the npm SDK (TTSIGN_BROWSER_SDK)",
     # Running several instances: Docker, compose and systemd are not here (tests/deploy checks their files).
     "docker build -t ttsign .": NO_DOCKER,
     "docker build --build-arg WITH_BROWSER=1 -t ttsign:browser .": NO_DOCKER,

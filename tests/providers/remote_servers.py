@@ -1,8 +1,9 @@
 """Servers the remote provider's tests sign against, each on 127.0.0.1 in its own thread (`BackgroundServer`):
 
 * `TtsignServer`: a second, real ttsign (the app `create_app` builds, served by uvicorn with its lifespan);
-* `Misbehaving`: a double of a sign server that answers in one of `MODES` (slow, HTTP 500, garbage, a
-  wrong-shaped or foreign answer, an endless trickle ...), and records the API keys it was sent.
+* `Misbehaving`: a double of a sign server that answers in one of `MODES` (`real`: really signed, by our
+  own signer; slow, HTTP 500, garbage, a wrong-shaped or foreign answer, an endless trickle ...), switchable
+  while it runs, and records the API keys and bodies it was sent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ SECRET_IN_BODY = "remote-body-secret-0123456789abcdef"
 OWN_UA = "Mozilla/5.0 (X11; Linux x86_64) RemoteDouble/1.0"
 """The UA the double signs for when the caller sent none (or always, in mode `own_ua`)."""
 MODES = (
+    "real",
     "ok",
     "own_ua",
     "slow",
@@ -45,6 +47,8 @@ MODES = (
 def _listening_socket() -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # accepted connections inherit it: without it each answer's second write waits ~40 ms for a delayed ACK
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
 
@@ -114,12 +118,16 @@ class Misbehaving(UvicornServer):
 
     thread_name = "remote-double"
 
-    def __init__(self, mode: str = "ok", *, delay_s: float = 5.0) -> None:
+    def __init__(self, mode: str = "ok", *, delay_s: float = 5.0, signer: Any = None) -> None:
         super().__init__()
         self.mode = mode
         self.delay_s = delay_s
         self.keys_seen: list[str | None] = []
         self.bodies: list[dict[str, Any]] = []
+        from ttsign.signing.signer import Signer
+
+        self.signer = signer or Signer()
+        """What mode `real` signs with (swap it to change how this remote signs)."""
 
     def app(self) -> Any:
         async def sign_url(request: Request) -> Response:
@@ -128,6 +136,12 @@ class Misbehaving(UvicornServer):
             self.bodies.append(body)
             ua = OWN_UA if self.mode == "own_ua" else body.get("userAgent") or OWN_UA
             mode = self.mode
+            if mode == "real":  # a working sign server: tokens from our own signer, in the route's answer shape
+                from ttsign.server.models import sign_url_answer
+
+                payload = str(body.get("payload") or "").encode()
+                signed = self.signer.sign(body["url"], body.get("method") or "GET", payload, body.get("userAgent"))
+                return Response(json.dumps(sign_url_answer(signed)), media_type="application/json")
             if mode == "slow":
                 await asyncio.sleep(self.delay_s)
             if mode == "trickle":  # headers at once, then a byte now and then: only a whole-call deadline ends it

@@ -18,18 +18,22 @@ from starlette.responses import Response
 from ttsign import __version__
 from ttsign.api_keys import load_keys
 from ttsign.config import Settings, get_settings
+from ttsign.providers.chain import ProviderChain
+from ttsign.providers.factory import build_chain, parse_providers
 from ttsign.server import cors, health, logs, metrics, openapi
-from ttsign.server.deps import Services, request_id
+from ttsign.server.deps import Services, observe_signing, request_id
 from ttsign.server.errors import ApiError, error_response
 from ttsign.server.middleware import PUBLIC_PREFIX, install_pipeline, make_limiter
-from ttsign.server.routes import connect, ops, origin, pages, sign_url, v1
+from ttsign.server.provider_metrics import ProviderMetrics
+from ttsign.server.routes import connect, ops, origin, pages, providers, sign_url, v1
 from ttsign.signing.factory import make_signer as make_signer  # re-exported: the factory moved to the signing layer
 from ttsign.signing.factory import make_ws_signer as make_ws_signer
+from ttsign.signing.service import SigningService
 from ttsign.signing.signer import Signer
 from ttsign.store.memory import MemoryRateStore
 from ttsign.tiktok.client import TikTokClient
 
-ROUTE_MODULES = (pages, ops, origin, sign_url, v1, connect)
+ROUTE_MODULES = (pages, ops, origin, sign_url, v1, providers, connect)
 DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) in pure Python.
 
 Three surfaces: the origin API (`/signature`, `/sign`), the client-compatible API that TikTokLive 7.x and
@@ -61,19 +65,39 @@ def make_store(settings: Settings) -> Any:
         raise StoreError(f"TTSIGN_STORE={shown}: {exc}") from None
 
 
+def make_chain(settings: Settings, signer: Signer) -> ProviderChain:
+    """The provider chain TTSIGN_PROVIDERS names (built, not started), its events counted in `/metrics`.
+
+    Raises a one-line ValueError for a bad provider setting, and `ProviderError('unavailable')` for a
+    provider that cannot be built here (the browser without its extra or Chromium): `ttsign serve` checks
+    both before it starts (cli.py)."""
+    events = ProviderMetrics(parse_providers(settings.providers))
+    return build_chain(settings, SigningService(signer, observe=observe_signing), events=events)
+
+
 def create_app(settings: Settings | None = None, *, signer: Signer | None = None, upstream: Any = None) -> FastAPI:
     settings = settings or get_settings()  # logging and the GC are the process's: `ttsign serve` sets them up
     keys = load_keys(settings.api_keys, settings.api_keys_file)
     limiter = make_limiter(settings, keys, make_store(settings))
+    signer = signer or make_signer(settings)
+    chain = make_chain(settings, signer)
     tiktok = upstream if upstream is not None else TikTokClient(settings, ws_signer=make_ws_signer(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        health.on_startup(_app)  # the signer self-test; /readyz answers 200 once it passed
-        yield
-        health.on_shutdown(_app)  # /readyz answers 503 from here on
-        await tiktok.close()
-        await limiter.store.aclose()  # a Redis store's connections (the memory store has none)
+        # A provider that cannot start (a browser that fails to launch) is logged and fails its calls: the
+        # chain signs with the others, and /health and /v1/providers show it.
+        await chain.start()
+        try:
+            health.on_startup(_app)  # the signer self-test; /readyz answers 200 once it passed
+            yield
+        finally:
+            health.on_shutdown(_app)  # /readyz answers 503 from here on
+            try:
+                await chain.close()  # browsers and clients first (no orphaned Chromium), then the upstream
+            finally:
+                await tiktok.close()
+                await limiter.store.aclose()  # a Redis store's connections (the memory store has none)
 
     app = FastAPI(
         title="ttsign",
@@ -85,7 +109,7 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         redoc_url=None,
     )
     pages.mount_docs(app, PUBLIC_PREFIX)
-    app.state.services = Services(settings, signer or make_signer(settings), limiter, tiktok)
+    app.state.services = Services(settings, signer, limiter, tiktok, chain=chain)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:

@@ -6,7 +6,11 @@ Components:
   reproduce three real-SDK reference vectors (X-Bogus, X-Gnarly 5.3.2, X-Dynosaur 5.3.2; see
   `health_vectors`), and the server's own `Signer` must sign a reference `/api/` URL and a classic URL
   into tokens that decode and verify against those requests. Pass/fail, when, how long, each check.
-* **providers**: `native` (the in-process signer) is the only one; its state is the signer's.
+* **providers**: each signing provider in `TTSIGN_PROVIDERS` order (`providers_component`), from the
+  chain's own account (`ProviderChain.describe()`): its breaker state (`closed`, `half_open`, `open`),
+  counts, last error, and a status: `down` while its breaker is open or it is unavailable (not started,
+  not installed, its browser failed to launch), `degraded` while half-open, else `ok` (`native` is also
+  `down` when the signer self-test failed).
 * **store**: the rate-limit store (which one), probed with a read; a shared (Redis) store reports its own
   last known state: `degraded`, with the reason, while Redis fails and limits use local buckets.
 * **upstream**: per TikTok base (www, webcast, ttwid): the last call's outcome and time, the last
@@ -16,12 +20,12 @@ Components:
   call failed less than `RECENT_S` ago; an older failure nobody retried reads `failed_earlier`.
 * **identity_pool**: identities held, their ages and connects left this hour (never a cookie value).
 
-Overall: `down` (HTTP 503) when the signer self-test failed or the store fails: nothing can be signed;
-`degraded` (HTTP 200) when the last call to some TikTok base failed or the pool is at its pace limit:
-signing still works, only the live-connect and room routes are affected, so a load balancer should keep
-the server; `ok` (HTTP 200) otherwise. `/livez` is 200 while the event loop answers; `/readyz` is 200 once
-start-up is done and the signer self-test passed, 503 before, after a failed self-test, and while the
-server shuts down.
+Overall: `down` (HTTP 503) when the signer self-test failed, the store fails, or every provider is down
+(every breaker open): nothing can be signed; `degraded` (HTTP 200) when some provider is down or
+half-open (the chain signs with the others), the last call to some TikTok base failed or the pool is at
+its pace limit: signing still works, so a load balancer should keep the server; `ok` (HTTP 200) otherwise.
+`/livez` is 200 while the event loop answers; `/readyz` is 200 once start-up is done and the signer
+self-test passed, 503 before, after a failed self-test, and while the server shuts down.
 """
 
 from __future__ import annotations
@@ -171,6 +175,58 @@ def upstream_component(observed: dict[str, Observation], now: float) -> dict[str
     }
 
 
+UNUSABLE_STATES = frozenset({"unavailable", "crashed", "stopped", "failed"})
+"""A provider `state` (from its `info()`) in which it cannot sign: shown as `down`."""
+
+
+def _breaker_state(row: dict[str, Any]) -> str:
+    breaker = row.get("breaker")
+    if isinstance(breaker, dict):
+        breaker = breaker.get("state")
+    return breaker if isinstance(breaker, str) and breaker else "closed"
+
+
+def providers_component(rows: list[dict[str, Any]], signer_ok: bool) -> tuple[str, list[dict[str, Any]], list[str]]:
+    """(overall status the providers give, one entry per provider, reasons) from `ProviderChain.describe()`."""
+    out: list[dict[str, Any]] = []
+    reasons: list[str] = []
+    for row in rows:
+        name = str(row.get("name", "?"))
+        breaker = _breaker_state(row)
+        state = row.get("state")
+        if breaker == "open" or (isinstance(state, str) and state in UNUSABLE_STATES):
+            status = DOWN
+        elif name == "native" and not signer_ok:
+            status = DOWN
+        elif breaker == "half_open":
+            status = DEGRADED
+        else:
+            status = OK
+        entry: dict[str, Any] = {"name": name, "status": status, "breaker": breaker}
+        for key in ("state", "counts", "calls", "failures", "last_error", "cooldown_s", "opens"):
+            if key in row:
+                entry[key] = row[key]
+        if isinstance(row.get("breaker"), dict):
+            entry["breaker_detail"] = row["breaker"]
+        if name == "native":
+            entry.setdefault("detail", "the in-process signer")
+        out.append(entry)
+        if status == DOWN and breaker == "open":
+            reasons.append(f"provider {name}: breaker open")
+        elif status == DOWN and isinstance(state, str) and state in UNUSABLE_STATES:
+            reasons.append(f"provider {name}: {state}")
+        elif status == DEGRADED:
+            reasons.append(f"provider {name}'s breaker is half-open (probing)")
+    down = [e for e in out if e["status"] == DOWN]
+    if out and len(down) == len(out):
+        overall = DOWN
+    elif down or any(e["status"] == DEGRADED for e in out):
+        overall = DEGRADED
+    else:
+        overall = OK
+    return overall, out, reasons
+
+
 def _request_counts() -> dict[str, int]:
     """Requests answered by this process, from the HTTP metrics the middleware keeps."""
     total = server_errors = client_errors = 0
@@ -244,11 +300,9 @@ class HealthTracker:
         if not test.passed:
             failed = [c["check"] for c in test.checks if not c["passed"]]
             reasons.append("signer self-test failed: " + ", ".join(failed))
-        components: dict[str, Any] = {
-            "signer": signer,
-            "providers": [{"name": "native", "status": signer["status"], "detail": "the in-process signer"}],
-            "store": self._store(reasons),
-        }
+        providers_status, providers, provider_reasons = providers_component(svc.providers.describe(), test.passed)
+        reasons += provider_reasons
+        components: dict[str, Any] = {"signer": signer, "providers": providers, "store": self._store(reasons)}
         client = svc.upstream
         up = getattr(client, "upstream", None)
         if up is not None and isinstance(getattr(up, "observed", None), dict):
@@ -259,8 +313,9 @@ class HealthTracker:
         else:
             components["upstream"] = {"status": "not_configured", "bases": {}}
         components["identity_pool"] = self._pool(client, reasons)
-        status = DOWN if DOWN in (signer["status"], components["store"]["status"]) else OK
-        if status == OK and DEGRADED in (components["upstream"]["status"], components["identity_pool"]["status"]):
+        status = DOWN if DOWN in (signer["status"], components["store"]["status"], providers_status) else OK
+        lesser = (providers_status, components["upstream"]["status"], components["identity_pool"]["status"])
+        if status == OK and DEGRADED in lesser:
             status = DEGRADED
         if status == OK and components["store"]["status"] == DEGRADED:  # falling back: limits are local shares
             status = DEGRADED
