@@ -57,6 +57,9 @@ class TikTokClient:
             connects_per_hour=settings.connects_per_hour,
             timeout_s=self.budget_s,  # the one shared fetch (register, then /live) is bounded like any caller
         )
+        from ttsign.tiktok.identity_pool import pool_for  # issue 11 hook: TTSIGN_STORE=redis:// shares the pool
+
+        self.pool = pool_for(settings, self.pool)
         self.rooms = Rooms(self.upstream, www=settings.tiktok_www, webcast=settings.webcast_url, user_agent=ua)
         self.direct = DirectStrategy(self.pool, ws_url=settings.ws_url, ws_signer=ws_signer)
         self.relay = RelayStrategy(self.pool, self.upstream, webcast_url=settings.webcast_url)

@@ -18,11 +18,15 @@ starts a fresh fetch.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from ttsign.tiktok.failures import RATE_LIMITED, TIMEOUT, UNREACHABLE, describe, kind_of, retry_after_of
 from ttsign.tiktok.http import Upstream, UpstreamError, UpstreamResponse
@@ -59,6 +63,13 @@ class IdentityUnavailable(Exception):
 
 
 PACE_WINDOW_S = 3600.0
+
+if TYPE_CHECKING:
+    from ttsign.config import Settings
+    from ttsign.store.fallback import FallbackRateStore
+    from ttsign.store.identities import RedisIdentities, Taken
+
+log = structlog.get_logger("ttsign.identity_pool")
 
 
 class ConnectLog:
@@ -109,6 +120,7 @@ class AnonIdentity:
     ms_token: str | None = None
     connects: ConnectLog = field(default_factory=ConnectLog)
     burned: bool = False
+    shared_id: str | None = None  # its name in the shared store (`SharedIdentityPool`), None for a local one
 
     @property
     def ttwid(self) -> str:
@@ -306,3 +318,270 @@ class IdentityPool:
         if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+class _Local:
+    """The shared store is unreachable: this call is answered by the in-process pool."""
+
+
+LOCAL = _Local()
+
+
+class SharedIdentityPool(IdentityPool):
+    """The identity pool in the shared store (`TTSIGN_STORE=redis://`): every worker of every instance takes
+    its identities, and records its connects, in one Redis (`ttsign.store.identities`), so an identity never
+    makes more than `connects_per_hour` connects across all of them.
+
+    The take is one atomic script (the last connect of an identity goes to one caller only). When no
+    identity is free, one fetch per instance runs (single-flight, as the local pool); across instances, a
+    short lock (`SET NX PX`, as long as a fetch may take) lets one of them fetch while the others poll
+    the store for what it stores, and fetch themselves if the lock expires or is released without one.
+
+    Every store call is bounded by the store's timeout and goes through `FallbackRateStore`'s outage
+    machinery (backoff, one probe at a time, recovery): while the store fails, this pool answers as the
+    in-process `IdentityPool` it extends (its own identities, this process's pacing), with one warning per
+    outage and `ttsign_store_fallback_total`-style counts in `events`; the first answer from the store ends
+    it. Times in the store are wall-clock (`wall`), so hosts share them (keep them on NTP).
+    """
+
+    def __init__(
+        self,
+        issue: Callable[[], Awaitable[Mapping[str, str]]],
+        *,
+        store: FallbackRateStore,
+        wall: Callable[[], float] = time.time,
+        poll_s: float = 0.05,
+        **kw: Any,
+    ) -> None:
+        super().__init__(issue, **kw)
+        from ttsign.store.identities import RedisIdentities
+
+        self.store = store
+        self.shared: RedisIdentities = RedisIdentities(store.primary)
+        self.wall = wall
+        self.poll_s = poll_s
+        self.lock_s = (self.timeout_s or 10.0) + 1.0  # a fetch is bounded by timeout_s: the lock outlives it
+        self._known: dict[str, AnonIdentity] = {}  # shared identities seen here, one object each (ws_modes keys)
+        self._shared_fetch: asyncio.Task[Any] | None = None
+        self._last: Taken | None = None
+        self._warned_outage = 0  # the store outage (its count) this pool last warned about
+        self.local_acquires = 0
+        self._burns: set[asyncio.Task[Any]] = set()
+
+    async def _shared(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """`call()` against the store, or LOCAL when the store fails or is in an outage (no waiting then)."""
+        return await self.store._call(call, lambda: LOCAL)  # the store's backoff, probe and recovery
+
+    def _going_local(self) -> None:
+        self.local_acquires += 1
+        if self._warned_outage != self.store.outages:
+            self._warned_outage = self.store.outages
+            log.warning("identity_pool_local", reason=self.store.reason, fallback="this process's own identities")
+
+    async def acquire(self, *, count_connect: bool = True) -> AnonIdentity:
+        got = await self._acquire_shared(count_connect)
+        if got is LOCAL:
+            self._going_local()
+            return await super().acquire(count_connect=count_connect)
+        assert isinstance(got, AnonIdentity)
+        return got
+
+    def _take_call(self, *, count: bool) -> Callable[[], Awaitable[Taken]]:
+        limit = self.connects_per_hour
+        return lambda: self.shared.take(now=self.wall(), window_s=PACE_WINDOW_S, limit=limit, count=count)
+
+    async def _acquire_shared(self, count_connect: bool) -> AnonIdentity | _Local:
+        while True:
+            taken = await self._shared(self._take_call(count=count_connect))
+            if taken is LOCAL:
+                return LOCAL
+            self._last = taken
+            if taken.id:
+                return self._identity(taken, count_connect)
+            if taken.identities >= self.max_identities:
+                wait = 1.0 if taken.oldest is None else PACE_WINDOW_S - (self.wall() - taken.oldest)
+                raise IdentityUnavailable(
+                    f"every identity is at its pace limit of {self.connects_per_hour} connects per hour",
+                    reason="pace",
+                    retry_after_s=max(1.0, wait),
+                )
+            if await asyncio.shield(self._shared_fetch_task()) is LOCAL:
+                return LOCAL
+            # an identity was stored (here or by another instance): take it, atomically, like any other
+
+    def _identity(self, taken: Taken, counted: bool) -> AnonIdentity:
+        now = self._clock()
+        for key in [k for k, i in self._known.items() if i.burned or now - i.created >= self.ttl_s]:
+            del self._known[key]
+        ident = self._known.get(taken.id)
+        if ident is None or ident.ttwid != taken.cookies.get("ttwid"):
+            created = now - max(0.0, self.wall() - taken.created)  # its age, on this pool's clock
+            ident = AnonIdentity(
+                dict(taken.cookies), created, ms_token=taken.cookies.get("msToken"), shared_id=taken.id
+            )
+            self._known[taken.id] = ident
+        if counted:
+            ident.connects.add(now)  # this process's view only; the store's log is what paces
+        return ident
+
+    def _shared_fetch_task(self) -> asyncio.Task[Any]:
+        task = self._shared_fetch
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.create_task(self._fetch_shared(), name="ttsign-identity-fetch")
+            task.add_done_callback(self._shared_fetch_done)
+            self._shared_fetch = task
+        return task
+
+    def _shared_fetch_done(self, task: asyncio.Task[Any]) -> None:
+        if self._shared_fetch is task:
+            self._shared_fetch = None
+        if not task.cancelled():
+            task.exception()
+
+    async def _fetch_shared(self) -> _Local | None:
+        """Store one new identity, or see one another instance stored; LOCAL when the store fails meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lock_s + (self.timeout_s or 10.0)
+        while True:
+            token = uuid.uuid4().hex
+            locked = await self._shared(functools.partial(self.shared.lock, token, self.lock_s))
+            if locked is LOCAL:
+                return LOCAL
+            if locked:
+                try:
+                    return await self._fetch_locked()
+                finally:
+                    await self._shared(functools.partial(self.shared.unlock, token))
+            while True:  # another instance is fetching: its identity appears in the store, or its lock goes
+                if loop.time() >= deadline:
+                    raise IdentityUnavailable("no identity appeared while another instance fetched one", reason=TIMEOUT)
+                await asyncio.sleep(self.poll_s)
+                taken = await self._shared(self._take_call(count=False))
+                if taken is LOCAL:
+                    return LOCAL
+                if taken.id or taken.identities >= self.max_identities:
+                    return None
+                held = await self._shared(self.shared.locked)
+                if held is LOCAL:
+                    return LOCAL
+                if not held:
+                    break  # released without an identity we can use, or expired (its holder died): fetch ourselves
+
+    async def _fetch_locked(self) -> _Local | None:
+        taken = await self._shared(self._take_call(count=False))  # stored while we waited for the lock?
+        if taken is LOCAL:
+            return LOCAL
+        if taken.id or taken.identities >= self.max_identities:
+            return None  # one is free after all, or the pool is full: the caller takes (or hears `pace`)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                cookies = dict(await self._issue())
+        except TimeoutError:
+            raise IdentityUnavailable(
+                f"TikTok did not issue a ttwid within {self.timeout_s:g} s", reason=TIMEOUT
+            ) from None
+        created = self.wall()
+        stored = await self._shared(
+            lambda: self.shared.add(cookies, created=created, ttl_s=self.ttl_s, max_identities=self.max_identities)
+        )
+        if stored is LOCAL:  # fetched, but the store went away: the local pool keeps it
+            self._items.append(AnonIdentity(cookies, self._clock(), ms_token=cookies.get("msToken")))
+            return LOCAL
+        return None
+
+    def burn(self, ident: AnonIdentity) -> None:
+        ident.burned = True
+        if ident.shared_id is None:
+            return
+        self._known.pop(ident.shared_id, None)
+        ident_id = ident.shared_id
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._shared(lambda: self.shared.burn(ident_id)), name="ttsign-identity-burn")
+        self._burns.add(task)
+        task.add_done_callback(self._burns.discard)
+
+    def size(self) -> int:
+        if self.store.degraded or self._last is None:
+            return super().size()
+        return self._last.identities
+
+    def stats(self) -> dict[str, Any]:
+        """As the local pool's, plus `store`: `shared` (the figures are the store's, as of the last take) or
+        `local` (the store is unreachable: this process's own identities)."""
+        local = super().stats()
+        fetching = local["fetch_in_flight"] or (self._shared_fetch is not None and not self._shared_fetch.done())
+        if self.store.degraded or self._last is None:
+            return {**local, "store": "local" if self.store.degraded else "shared", "fetch_in_flight": fetching}
+        return {
+            **local,
+            "store": "shared",
+            "identities": self._last.identities,
+            "connects_left": self._last.connects_left,
+            "fetch_in_flight": fetching,
+            "items": [],
+        }
+
+    async def close(self) -> None:
+        task, self._shared_fetch = self._shared_fetch, None
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*self._burns, return_exceptions=True)
+        await super().close()
+        await self.store.aclose()
+
+
+def pool_for(settings: Settings, pool: IdentityPool) -> IdentityPool:
+    """`pool` itself with the memory store; with `TTSIGN_STORE=redis://...`, a `SharedIdentityPool` with the
+    same settings over its own connection to that store (its outages handled as the rate limits' are)."""
+    from ttsign.store.redis import is_redis_url
+
+    if not is_redis_url(settings.store):  # the memory store (anything else was refused at start-up)
+        return pool
+    from ttsign.store.factory import open_redis
+
+    return SharedIdentityPool(
+        pool._issue,
+        store=open_redis(settings, events=_pool_events()),
+        ttl_s=pool.ttl_s,
+        connects_per_hour=pool.connects_per_hour,
+        max_identities=pool.max_identities,
+        timeout_s=pool.timeout_s,
+        clock=pool._clock,
+    )
+
+
+_POOL_LOCAL: list[Any] = []
+
+
+def _pool_events() -> Any:
+    from prometheus_client import Counter
+
+    from ttsign.server import metrics
+
+    if not _POOL_LOCAL:
+        _POOL_LOCAL.append(
+            Counter(
+                "ttsign_identity_pool_local",
+                "Identity acquires answered by this process's own pool while the store failed",
+                registry=metrics.REGISTRY,
+            )
+        )
+    local = _POOL_LOCAL[0]
+
+    class PoolEvents:
+        """The shared pool's store events as metrics: acquires answered locally, and the store's errors."""
+
+        def up(self, is_up: bool) -> None:
+            return None
+
+        def fallback(self) -> None:
+            local.inc()
+
+        def error(self, kind: str) -> None:
+            metrics.STORE_ERRORS.labels(kind).inc()
+
+    return PoolEvents()
