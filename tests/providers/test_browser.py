@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -149,3 +150,17 @@ async def test_not_started_is_unavailable() -> None:
         await p.sign(job(API))
     assert err.value.kind == "unavailable"
     await p.close()  # safe without a start
+
+
+async def test_a_failed_start_is_reported_unavailable_with_its_reason(tmp_path: Path) -> None:
+    from ttsign.server.health import providers_component
+
+    p = BrowserProvider(Signer(), sdk=str(tmp_path / "missing-sdk.js"))  # the pinned SDK cannot be read
+    assert p.info()["state"] == "stopped"
+    with pytest.raises(ProviderError) as err:
+        await p.start()
+    info = p.info()
+    assert info["state"] == "unavailable" and info["last_error"] == err.value.message
+    status, rows, reasons = providers_component([{"name": "browser", **info}], signer_ok=True)
+    assert status == "down" and rows[0]["status"] == "down" and reasons == ["provider browser: unavailable"]
+    await p.close()

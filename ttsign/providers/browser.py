@@ -65,6 +65,7 @@ def _check_executable(path: str) -> None:
 
 class BrowserProvider:
     name = "browser"
+    browser_ua = True  # answers carry the browser's own User-Agent (ProviderAnswer.browser_ua)
 
     def __init__(
         self,
@@ -111,6 +112,7 @@ class BrowserProvider:
             load_timeout_s=load_timeout_s,
         )
         self.pool: BrowserPool | None = None
+        self._start_error = ""
         self._page_scheme = urlsplit(page_url).scheme or "https"
 
     @classmethod
@@ -138,6 +140,14 @@ class BrowserProvider:
     async def start(self) -> None:
         if self.pool is not None:
             return
+        try:
+            await self._start()
+        except ProviderError as err:
+            self._start_error = err.message  # shown by info() as state "unavailable" (/health: down)
+            raise
+        self._start_error = ""
+
+    async def _start(self) -> None:
         pinned: PinnedSdk | None = None
         if self.sdk_source:
             try:
@@ -198,6 +208,8 @@ class BrowserProvider:
             "last_error": "",
         }
         if pool is None:
+            start_error = self._start_error
+            base.update(state="unavailable" if start_error else "stopped", last_error=start_error)
             return base
         base.update(
             sdk=[record.to_dict() for record in pool.sdk.values()],

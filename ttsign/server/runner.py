@@ -490,7 +490,7 @@ def startup_summary(settings: Settings, *, host: str, port: int, workers: int) -
         "store": _shown_store(settings.store),
         "connect_strategy": settings.connect_strategy,
         "ws_signer": settings.ws_signer,
-        "providers": [settings.signature_library],
+        "providers": list(_provider_names(settings.providers)),
         "gnarly_version": settings.gnarly_version,
         "browser_preset": settings.browser_preset,
         "proxy": "set" if settings.proxy else "none",
@@ -514,6 +514,15 @@ def startup_summary(settings: Settings, *, host: str, port: int, workers: int) -
             "shutdown": settings.shutdown_timeout_s,
         },
     }
+
+
+def _provider_names(text: str) -> tuple[str, ...]:
+    from ttsign.providers.factory import parse_providers
+
+    try:
+        return parse_providers(text)
+    except ValueError:
+        return (text,)  # start-up refuses it in one line; the summary shows it as given
 
 
 def _shown_store(url: str) -> str:
