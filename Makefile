@@ -93,6 +93,7 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y -q wrk || echo "wrk missing: HTTP load figures will be skipped"
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.load
+	$(PY) -m benchmarks.workers
 
 # Minutes of steady load with RSS sampled (not part of `make test`); figures go in the closing notes.
 soak: $(STAMP)
