@@ -13,13 +13,13 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import websockets
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from ttsign.algorithms.navigator import BrowserPreset
 from ttsign.tiktok import proto
+from ttsign.tiktok.socket_query import player_params, with_query
 from ttsign.tiktok.webcast import DIRECT_ROUTE_PARAMS
 
 
@@ -40,25 +40,11 @@ class SocketReport:
 
 def socket_url(ws_url: str, room_id: str, preset: BrowserPreset, extra: Mapping[str, str] | None = None) -> str:
     """The player's socket query (live-connect.md §2.2), including the deliberate second version_code."""
-    params: dict[str, str] = {
-        **DIRECT_ROUTE_PARAMS,
-        "screen_width": str(preset.screen_width),
-        "screen_height": str(preset.screen_height),
-        "browser_language": preset.browser_language,
-        "browser_platform": preset.browser_platform,
-        "browser_name": preset.browser_name,
-        "browser_version": preset.browser_version,
-        "browser_online": "true",
-        "tz_name": preset.tz_name,
-        "webcast_language": "en",
-        "app_language": "en",
-        "room_id": room_id,
-        "history_comment_count": "6",
-        "last_rtt": "0",
-    }
+    player = player_params(preset)
+    tail = {k: player.pop(k) for k in ("history_comment_count", "last_rtt")}
+    params: dict[str, str] = {**DIRECT_ROUTE_PARAMS, **player, "room_id": room_id, **tail}
     params.update(extra or {})
-    query = "&".join(f"{k}={quote(v, safe='()/:;,')}" for k, v in params.items())
-    return f"{ws_url.split('?', 1)[0]}?{query}&version_code=270000"
+    return with_query(ws_url, params)
 
 
 async def watch(

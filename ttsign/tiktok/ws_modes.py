@@ -34,13 +34,13 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import websockets
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from ttsign.algorithms.navigator import BrowserPreset
 from ttsign.tiktok.identity_pool import AnonIdentity
+from ttsign.tiktok.socket_query import player_params, with_query
 
 MODES = ("none", "x-bogus", "x-gnarly")
 AUTO_ORDER = ("x-bogus", "none", "x-gnarly")
@@ -108,25 +108,11 @@ PLAYER_PARAMS = (
 def probe_url(ws_url: str, route: Mapping[str, str], preset: BrowserPreset) -> str:
     """The socket URL a probe opens: the route params first, in the order given (as TikTokLive puts them),
     then the player's own params for `preset` that the route lacks, then the second `version_code`."""
-    player = {
-        "screen_width": str(preset.screen_width),
-        "screen_height": str(preset.screen_height),
-        "browser_language": preset.browser_language,
-        "browser_platform": preset.browser_platform,
-        "browser_name": preset.browser_name,
-        "browser_version": preset.browser_version,
-        "browser_online": "true",
-        "tz_name": preset.tz_name,
-        "webcast_language": "en",
-        "app_language": "en",
-        "history_comment_count": "6",
-        "last_rtt": "0",
-    }
+    player = player_params(preset)
     params = dict(route)
     for k in PLAYER_PARAMS:
         params.setdefault(k, player[k])
-    query = "&".join(f"{k}={quote(v, safe='()/:;,')}" for k, v in params.items())
-    return f"{ws_url.split('?', 1)[0]}?{query}&version_code=270000"
+    return with_query(ws_url, params)
 
 
 Probe = Callable[..., Awaitable[ProbeOutcome]]
