@@ -91,6 +91,13 @@ class Breaker:
         self.skipped = 0
         self.last_error: tuple[str, str, float] | None = None
         """(kind, message, wall time) of the last failure."""
+        self.changed_at = 0.0
+        """Wall time of the last open or close, made here or taken with `apply` (orders shared states)."""
+        self.on_transition: Callable[[State], None] | None = None
+        """Called after an open or close this breaker made itself (not one taken with `apply`): the shared
+        store's hook (`ttsign.store.breakers`)."""
+        self.probe_permit: Callable[[], bool] | None = None
+        """Asked before a half-open breaker lets its probe through (the shared store's lease); None: always."""
 
     # -- the chain's calls ---------------------------------------------------------------------
     def allow(self) -> bool:
@@ -100,8 +107,10 @@ class Breaker:
         if self.state == OPEN and self._clock() >= self._probe_mono:
             self._set(HALF_OPEN)
         if self.state == HALF_OPEN and not self._probing:
-            self._probing = True
-            return True
+            permit = self.probe_permit
+            if permit is None or permit():
+                self._probing = True
+                return True
         self.skipped += 1
         return False
 
@@ -137,6 +146,36 @@ class Breaker:
     def release(self) -> None:
         """The call this breaker allowed ended with no verdict on the provider: free the probe slot."""
         self._probing = False
+
+    def apply(self, state: State, *, at: float, until: float = 0.0, cooldown_s: float = 0.0, reopens: int = 0) -> bool:
+        """Take an open or close another instance's breaker published at wall time `at` (an open's probe due
+        at wall time `until`), unless this breaker opened or closed later itself. True when taken."""
+        if at <= self.changed_at or state == HALF_OPEN:
+            return False
+        self.changed_at = at
+        self._probing = False
+        self._recent.clear()
+        if state == OPEN:
+            self.cooldown_s = cooldown_s
+            self._reopens = reopens
+            self._probe_mono = self._clock() + max(0.0, until - self._wall())
+            self.opened_at = until - cooldown_s
+            self._set(OPEN, force=True, external=True)
+        else:
+            self._reopens = 0
+            self._set(CLOSED, external=True)
+        return True
+
+    def shared_state(self) -> dict[str, Any]:
+        """This breaker's last open or close, as `apply` takes it (JSON-safe)."""
+        until = self._wall() + self.next_probe_in() if self.state == OPEN else 0.0
+        return {
+            "state": OPEN if self.state == OPEN else CLOSED,
+            "at": self.changed_at,
+            "until": until,
+            "cooldown_s": self.cooldown_s,
+            "reopens": self._reopens,
+        }
 
     # -- reading -------------------------------------------------------------------------------
     def next_probe_in(self) -> float:
@@ -192,10 +231,18 @@ class Breaker:
         self._recent.clear()
         self._set(OPEN, force=True)
 
-    def _set(self, state: State, *, force: bool = False) -> None:
+    def _set(self, state: State, *, force: bool = False, external: bool = False) -> None:
         if state == self.state and not force:
             return
         self.state = state
+        if not external and state != HALF_OPEN:
+            self.changed_at = self._wall()
+            hook = self.on_transition
+            if hook is not None:
+                try:
+                    hook(state)
+                except Exception:  # sharing must never break signing
+                    pass
         if self._on_change is not None:
             try:
                 self._on_change(state)

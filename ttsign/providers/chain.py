@@ -137,6 +137,9 @@ class ProviderChain:
         ]
         self._slot_by_name = {slot.name: slot for slot in self._slots}
         self.breakers = {slot.name: slot.breaker for slot in self._slots}
+        self.companions: list[Any] = []
+        """Objects started after the providers and closed before them (`start()`, `close()`): the shared
+        breaker state (`ttsign.store.breakers`)."""
 
     def _breaker_hook(self, name: str) -> Callable[[str], None]:
         chain = self
@@ -156,9 +159,16 @@ class ProviderChain:
                 await provider.start()
             except ProviderError as err:
                 _log.warning("provider %s did not start: %s (%s)", provider.name, err.kind, err.message)
+        for companion in self.companions:
+            await companion.start()
 
     async def close(self) -> None:
         """Stop shadow comparisons, then close every provider (each even if another's close raised)."""
+        for companion in self.companions:
+            try:
+                await companion.close()
+            except Exception:
+                _log.exception("provider chain companion did not close cleanly")
         if self.shadow is not None:
             await self.shadow.close()
         first: BaseException | None = None

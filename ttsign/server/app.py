@@ -72,7 +72,15 @@ def make_chain(settings: Settings, signer: Signer) -> ProviderChain:
     provider that cannot be built here (the browser without its extra or Chromium): `ttsign serve` checks
     both before it starts (cli.py)."""
     events = ProviderMetrics(parse_providers(settings.providers))
-    return build_chain(settings, SigningService(signer, observe=observe_signing), events=events)
+    chain = build_chain(settings, SigningService(signer, observe=observe_signing), events=events)
+    from ttsign.store.redis import is_redis_url
+
+    if is_redis_url(settings.store):  # breaker state shared by every instance (ttsign/store/breakers.py)
+        from ttsign.store.breakers import SharedBreakers, breaker_store_events
+        from ttsign.store.factory import open_redis
+
+        SharedBreakers.attach(chain, open_redis(settings, events=breaker_store_events()))
+    return chain
 
 
 def create_app(settings: Settings | None = None, *, signer: Signer | None = None, upstream: Any = None) -> FastAPI:
