@@ -164,3 +164,20 @@ def test_the_app_shares_breakers_only_with_a_redis_store(redis: RedisServer) -> 
     shared = make_chain(Settings(store=redis.url, store_prefix=PREFIX), Signer(SignerOptions()))
     assert [type(c) for c in shared.companions] == [SharedBreakers]
     assert make_chain(Settings(), Signer(SignerOptions())).companions == []
+
+
+async def test_an_open_made_during_an_outage_is_shared_once_redis_is_back(redis: RedisServer, instances: Any) -> None:
+    policy = BreakerPolicy(failures=2, cooldown_s=30.0)
+    a, b = instances(redis.url, policy), instances(redis.url, policy)
+    await a.chain.start()
+    await b.chain.start()
+    await asyncio.sleep(INTERVAL * 2)
+    redis.stop()
+    await a.sign()
+    await a.sign()
+    assert a.breaker.state == "open"
+    await asyncio.sleep(INTERVAL * 3)
+    assert b.breaker.state == "closed"
+    redis.start()
+    await until(lambda: b.breaker.state == "open", 3.0)  # the store's retry (0.2-0.4 s), then one round
+    assert 25.0 < b.breaker.next_probe_in() <= 30.0
