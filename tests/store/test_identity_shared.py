@@ -115,7 +115,12 @@ async def test_connects_per_identity_never_exceed_the_limit_across_two_instances
     for pool in (a, b):
         with pytest.raises(IdentityUnavailable):
             await pool.acquire()
-    assert a.stats()["connects_left"] == 0 and b.stats()["connects_left"] == 0 and b.stats()["identities"] == 2 and b.stats()["store"] == "shared"
+    assert (
+        a.stats()["connects_left"] == 0
+        and b.stats()["connects_left"] == 0
+        and b.stats()["identities"] == 2
+        and b.stats()["store"] == "shared"
+    )
 
 
 async def test_one_ttwid_fetch_when_both_instances_start_empty_at_once(
