@@ -38,6 +38,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ttsign.providers.browser_sdk import INIT_OPTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
@@ -54,18 +56,7 @@ BASE = "http://www.tiktok.com/api/search/item/full/"
 MS_TOKEN = "kq4pY2c9X8mVt1Rw7bN3eZ5aL0hJ6gF-dS_uI8oP2yT4rE9wQ1zX7cV3bN5mK0lJ"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36"
 FROZEN_MS = 1730000000000
-INIT = {
-    "aid": 1988,
-    "dfp": False,
-    "boe": False,
-    "intercept": True,
-    "enablePathList": ["/api/*", "/webcast/*", "/api-live/*"],
-    "region": "sg-tiktok",
-    "apiHost": "",
-    "mode": 516,
-    "isSDK": False,
-    "custom": {},
-}
+INIT = INIT_OPTIONS  # sdk-oracle.md §2 step 7; the browser provider inits the SDK the same way
 ESC = "e=%41&"  # a valid escape elsewhere in the URL: the hook then leaves raw characters raw (xbogus.md 2.2)
 
 # (id, url, rule). rule None: ttsign reproduces the recording; ("same_as", id, why): ttsign reproduces

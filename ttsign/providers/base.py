@@ -8,6 +8,7 @@ is what `/metrics`, `/health` and the chain's 503 report.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -56,7 +57,6 @@ class SignJob:
 
     def cache_key(self) -> tuple[str, str, str, str, bool]:
         """What makes two jobs "identical" for the stale-if-error cache: URL, method, body hash, UA, legacy."""
-        import hashlib
 
         return (
             self.url,
