@@ -327,5 +327,15 @@ def check(
     raise typer.Exit(int(_run(go())))  # type: ignore[call-overload]
 
 
+def _register_commands() -> None:
+    """Commands that live in their own modules (issues 9 and 12): monitor, analyze, maintenance, watch."""
+    from ttsign import cli_analyze, cli_maintenance, cli_monitor, cli_watch
+
+    for module in (cli_monitor, cli_analyze, cli_maintenance, cli_watch):
+        module.register(app)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     app(prog_name="ttsign")

@@ -95,6 +95,31 @@ class Settings(BaseSettings):
     upstream_max_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias=_env("UPSTREAM_MAX_BYTES"))
     upstream_max_redirects: int = Field(3, ge=0, le=10, validation_alias=_env("UPSTREAM_MAX_REDIRECTS"))
 
+    # Monitor, alerts, maintenance (issue 9)
+    monitor_interval_s: float = Field(0.0, ge=0, validation_alias=_env("MONITOR_INTERVAL"))  # 0: no background monitor
+    monitor_live_user: str = Field("", validation_alias=_env("MONITOR_LIVE_USER"))  # opt-in live probes
+    monitor_baseline: str = Field("", validation_alias=_env("MONITOR_BASELINE"))  # a baseline file (ttsign analyze)
+    monitor_history: int = Field(96, ge=1, le=10_000, validation_alias=_env("MONITOR_HISTORY"))  # cycles kept
+    monitor_mitigate: bool = Field(True, validation_alias=_env("MONITOR_MITIGATE"))  # automatic response
+    monitor_outage_maintenance: bool = Field(True, validation_alias=_env("MONITOR_OUTAGE_MAINTENANCE"))
+    alert_urls: str = Field("", validation_alias=_env("ALERT_URLS"))  # comma-separated apprise URLs
+    alerts_per_hour: int = Field(30, ge=1, validation_alias=_env("ALERTS_PER_HOUR"))
+    admin_keys: str = Field("", validation_alias=_env("ADMIN_KEYS"))  # maintenance and other admin routes
+
+    # Relay: LIVE events as a service (issue 12)
+    relay_grace_s: float = Field(30.0, ge=0, validation_alias=_env("RELAY_GRACE"))  # room kept after last leaves
+    relay_buffer: int = Field(1000, ge=1, le=100_000, validation_alias=_env("RELAY_BUFFER"))  # events per room
+    relay_queue: int = Field(256, ge=1, le=100_000, validation_alias=_env("RELAY_QUEUE"))  # per subscriber
+    relay_max_rooms: int = Field(10, ge=1, validation_alias=_env("RELAY_MAX_ROOMS"))  # the identity budget
+    relay_rooms_per_key: int = Field(3, ge=1, validation_alias=_env("RELAY_ROOMS_PER_KEY"))
+    relay_subscribers_per_key: int = Field(20, ge=1, validation_alias=_env("RELAY_SUBSCRIBERS_PER_KEY"))
+    relay_max_lifetime_s: float = Field(6 * 3600.0, gt=0, validation_alias=_env("RELAY_MAX_LIFETIME"))
+    token_secret: str = Field("", validation_alias=_env("TOKEN_SECRET"))  # signs room tokens; empty: per process
+    token_max_ttl_s: int = Field(86400, ge=1, validation_alias=_env("TOKEN_MAX_TTL"))
+
+    # The compiled fast path (issue 13): auto uses it when it imports; on fails start-up without it
+    accel: Literal["auto", "on", "off"] = Field("auto", validation_alias=_env("ACCEL"))
+
     # Transport: timeouts (seconds) and caps on what a client may hold open or send
     header_timeout_s: float = Field(10.0, gt=0, validation_alias=_env("HEADER_TIMEOUT"))
     body_timeout_s: float = Field(15.0, gt=0, validation_alias=_env("BODY_TIMEOUT"))

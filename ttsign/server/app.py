@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,14 +19,32 @@ from starlette.responses import Response
 from ttsign import __version__
 from ttsign.api_keys import load_keys
 from ttsign.config import Settings, get_settings
+from ttsign.monitor import alerts, maintenance
+from ttsign.monitor import service as monitor_service
+from ttsign.monitor.bus import EventBus
 from ttsign.providers.chain import ProviderChain
 from ttsign.providers.factory import build_chain, parse_providers
+from ttsign.relay import service as relay_service
 from ttsign.server import cors, health, logs, metrics, openapi
 from ttsign.server.deps import Services, observe_signing, request_id
 from ttsign.server.errors import ApiError, error_response
 from ttsign.server.middleware import PUBLIC_PREFIX, install_pipeline, make_limiter
 from ttsign.server.provider_metrics import ProviderMetrics
-from ttsign.server.routes import connect, ops, origin, pages, providers, sign_url, v1
+from ttsign.server.routes import (
+    admin,
+    connect,
+    euler_ws,
+    ops,
+    origin,
+    overlay,
+    pages,
+    providers,
+    relay_routes,
+    sign_url,
+    status,
+    tokens,
+    v1,
+)
 from ttsign.signing.factory import make_signer as make_signer  # re-exported: the factory moved to the signing layer
 from ttsign.signing.factory import make_ws_signer as make_ws_signer
 from ttsign.signing.service import SigningService
@@ -33,7 +52,8 @@ from ttsign.signing.signer import Signer
 from ttsign.store.memory import MemoryRateStore
 from ttsign.tiktok.client import TikTokClient
 
-ROUTE_MODULES = (pages, ops, origin, sign_url, v1, providers, connect)
+ROUTE_MODULES: tuple[ModuleType, ...] = (pages, ops, origin, sign_url, v1, providers, connect)
+ROUTE_MODULES += (admin, status, relay_routes, euler_ws, tokens, overlay)  # issues 9 and 12
 DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) in pure Python.
 
 Three surfaces: the origin API (`/signature`, `/sign`), the client-compatible API that TikTokLive 7.x and
@@ -96,12 +116,18 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         # A provider that cannot start (a browser that fails to launch) is logged and fails its calls: the
         # chain signs with the others, and /health and /v1/providers show it.
         await chain.start()
+        started: list[Any] = []
         try:
+            for companion in companions:  # alerts, maintenance, monitor, relay (issues 9 and 12), in order
+                await companion.start()
+                started.append(companion)
             health.on_startup(_app)  # the signer self-test; /readyz answers 200 once it passed
             yield
         finally:
             health.on_shutdown(_app)  # /readyz answers 503 from here on
             try:
+                for companion in reversed(started):
+                    await companion.close()
                 await chain.close()  # browsers and clients first (no orphaned Chromium), then the upstream
             finally:
                 await tiktok.close()
@@ -117,7 +143,11 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         redoc_url=None,
     )
     pages.mount_docs(app, PUBLIC_PREFIX)
-    app.state.services = Services(settings, signer, limiter, tiktok, chain=chain)
+    app.state.services = svc = Services(settings, signer, limiter, tiktok, chain=chain)
+    svc.events = EventBus()
+    companions: list[Any] = []
+    for feature in (alerts, maintenance, monitor_service, relay_service):  # each builds its objects onto svc
+        companions += feature.install(svc)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,13 @@ class Services:
     upstream: Any = None  # ttsign.tiktok client facade (live connect); None when not configured
     chain: ProviderChain | None = None
     """The provider chain the app factory built; None gives native only."""
+    # Issue 9 and 12 objects, built by the app factory (None: not configured / not yet built)
+    events: Any = None  # ttsign.monitor.bus.EventBus
+    monitor: Any = None  # the monitor's state (cycles kept, last drift): ttsign.monitor
+    maintenance: Any = None  # the maintenance flag (shared through the store)
+    alerts: Any = None  # the alerter (apprise sinks)
+    relay: Any = None  # ttsign.relay hub: one upstream socket per room
+    started_at: float = field(default_factory=time.time)
     providers: ProviderChain = field(init=False)
     """What the signing routes call (`server.signing_call.sign`)."""
     signing: SigningService = field(init=False)
