@@ -25,6 +25,7 @@ JSON-safe (`Layout.to_dict` / `Layout.from_dict`), so a baseline file can hold t
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -179,7 +180,7 @@ def compare(a: Layout, b: Layout) -> dict[str, tuple[Any, Any]]:
     return diff
 
 
-def describe(diff: dict[str, tuple[Any, Any]], a: str = "a", b: str = "b") -> list[str]:
+def describe(diff: Mapping[str, Sequence[Any]], a: str = "a", b: str = "b") -> list[str]:
     """One line per difference, e.g. `X-Gnarly.sdk_version: native '5.3.2', browser '5.3.3'`."""
     lines = []
     for key, (va, vb) in diff.items():
