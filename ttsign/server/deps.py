@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from starlette.requests import Request
@@ -17,9 +18,14 @@ from ttsign.signing.service import SigningService
 from ttsign.signing.signer import Signer
 
 
+@lru_cache(maxsize=64)  # a label per product: a handful
+def _sign_latency(label: str) -> Any:
+    return metrics.SIGN_LATENCY.labels(label)
+
+
 def observe_signing(label: str, seconds: float) -> None:
-    """The signing service's latency hook: `ttsign_sign_seconds` by product."""
-    metrics.SIGN_LATENCY.labels(label).observe(seconds)
+    """The signing service's latency hook: `ttsign_sign_seconds` by product (the child looked up once)."""
+    _sign_latency(label).observe(seconds)
 
 
 @dataclass

@@ -25,6 +25,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -41,7 +42,8 @@ _SECRET_NAME = re.compile(
     r"""(?ix)
     .*token.* | .*session.* | .*secret.* | .*passw.* | .*ticket.* | .*csrf.* | .*cookie.*
     | sid | sid[_-].* | ssid | ssid[_-].* | .*[_-]sids? | uid[_-]tt.* | passport.* | odin[_-]tt
-    | ttwid | tt[_-]?target[_-]?idc | api[_-]?keys? | x[_-]api[_-]key | .*authori[sz]ation | credentials?
+    | ttwid | tt[_-]?target[_-]?idc | api[_-]?keys? | jwt[_-]?keys? | x[_-]api[_-]key | .*authori[sz]ation
+    | credentials?
     | store[_-]country[_-]sign | x[_-]oauth[_-]token | sso[_-].*
     """
 )
@@ -62,8 +64,9 @@ _CREDENTIAL = re.compile(r"(?i)\b(?P<scheme>bearer|basic)(?P<sep>\s+)(?P<val>[A-
 _REQUEST_SECRETS: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("ttsign_secrets", default=None)
 
 
+@lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """Does a key / parameter / cookie / header of this name hold a secret?"""
+    """Does a key / parameter / cookie / header of this name hold a secret? (Cached: a line's keys repeat.)"""
     return bool(_SECRET_NAME.fullmatch(name.strip()))
 
 
@@ -94,8 +97,11 @@ def _mask_quoted(m: re.Match[str]) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Mask secrets inside a free-form string (URLs, cookie headers, reprs of exceptions and dicts)."""
-    for value in sorted(secrets, key=len, reverse=True):
+    """Mask secrets inside a free-form string (URLs, cookie headers, reprs of exceptions and dicts).
+
+    Each rule's regex runs only when the text holds the character or word it needs (`=` or `%`, a quote,
+    a colon, "bearer"/"basic"): most values of a line (ids, routes, numbers as text) need none of them."""
+    for value in sorted(secrets, key=len, reverse=True) if secrets else ():
         if value in text:
             text = text.replace(value, MASK)
         encoded = quote(value, safe="")
@@ -107,6 +113,10 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
         text = _QUOTED.sub(_mask_quoted, text)
     if ":" in text:
         text = _HEADER.sub(lambda m: m["name"] + m["sep"] + MASK, text)
+    if text.isascii():  # non-ASCII text always meets the regex: under IGNORECASE "ſ" matches "s", "ı" "i"
+        lowered = text.lower()
+        if "bearer" not in lowered and "basic" not in lowered:
+            return text
     return _CREDENTIAL.sub(lambda m: m["scheme"] + m["sep"] + MASK, text)
 
 
