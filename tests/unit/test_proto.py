@@ -42,6 +42,10 @@ THEIRS: dict[str, Any] = {
     "WebcastGiftMessage": tl_message.WebcastGiftMessage,
     "WebcastLikeMessage": tl_message.WebcastLikeMessage,
     "WebcastMemberMessage": tl_message.WebcastMemberMessage,
+    "Text": tl_message.common.Text,  # issue 12 (the relay): follows, shares, viewer counts, stream control
+    "WebcastSocialMessage": tl_message.WebcastSocialMessage,
+    "WebcastRoomUserSeqMessage": tl_message.WebcastRoomUserSeqMessage,
+    "WebcastControlMessage": tl_message.WebcastControlMessage,
 }
 
 

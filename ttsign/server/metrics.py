@@ -117,3 +117,45 @@ class StoreEvents:
 
     def error(self, kind: str) -> None:
         STORE_ERRORS.labels(kind).inc()
+
+
+# The LIVE relay (issue 12, `ttsign.relay`): rooms with an upstream socket, subscribers, events by type, reconnects,
+# and the events lost when a slow subscriber is cut off.
+RELAY_ROOMS = Gauge(
+    "ttsign_relay_rooms", "LIVE rooms the relay holds open (one upstream socket each)", registry=REGISTRY
+)
+RELAY_SUBSCRIBERS = Gauge("ttsign_relay_subscribers", "Subscribers of the relay's rooms", registry=REGISTRY)
+RELAY_EVENTS_IN = Counter(
+    "ttsign_relay_events_in", "Events decoded from TikTok's room sockets, by type", ["type"], registry=REGISTRY
+)
+RELAY_EVENTS_OUT = Counter(
+    "ttsign_relay_events_out", "Events queued to subscribers (one per subscriber), by type", ["type"], registry=REGISTRY
+)
+RELAY_RECONNECTS = Counter("ttsign_relay_upstream_reconnects", "Room sockets reopened after a close", registry=REGISTRY)
+RELAY_DROPPED = Counter(
+    "ttsign_relay_dropped_events",
+    "Events a slow subscriber's full queue refused (it is then cut off)",
+    registry=REGISTRY,
+)
+
+
+class RelayMetrics:
+    """The relay hub's reports, as metrics (`ttsign.relay.hub.RelayObserver`)."""
+
+    def rooms(self, n: int) -> None:
+        RELAY_ROOMS.set(n)
+
+    def subscribers(self, n: int) -> None:
+        RELAY_SUBSCRIBERS.set(n)
+
+    def event_in(self, kind: str) -> None:
+        RELAY_EVENTS_IN.labels(kind).inc()
+
+    def events_out(self, kind: str, n: int) -> None:
+        RELAY_EVENTS_OUT.labels(kind).inc(n)
+
+    def reconnect(self) -> None:
+        RELAY_RECONNECTS.inc()
+
+    def dropped(self, n: int) -> None:
+        RELAY_DROPPED.inc(n)

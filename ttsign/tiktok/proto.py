@@ -34,21 +34,28 @@ from ttsign.tiktok.webcast_pb import (
     ImageModel,
     ProtoMessageFetchResult,
     PushHeader,
+    Text,
     User,
     WebcastChatMessage,
+    WebcastControlMessage,
     WebcastGiftMessage,
     WebcastImEnterRoomMessage,
     WebcastLikeMessage,
     WebcastMemberMessage,
     WebcastPushFrame,
+    WebcastRoomUserSeqMessage,
+    WebcastSocialMessage,
 )
 
 __all__ = [
     "GZIP_MAGIC",
     "METHOD_CHAT",
+    "METHOD_CONTROL",
     "METHOD_GIFT",
     "METHOD_LIKE",
     "METHOD_MEMBER",
+    "METHOD_ROOM_USER_SEQ",
+    "METHOD_SOCIAL",
     "PACKAGE",
     "BaseProtoMessage",
     "CommonMessageData",
@@ -60,15 +67,20 @@ __all__ = [
     "ProtoDecodeError",
     "ProtoMessageFetchResult",
     "PushHeader",
+    "Text",
     "User",
     "WebcastChatMessage",
+    "WebcastControlMessage",
     "WebcastGiftMessage",
     "WebcastImEnterRoomMessage",
     "WebcastLikeMessage",
     "WebcastMemberMessage",
     "WebcastPushFrame",
+    "WebcastRoomUserSeqMessage",
+    "WebcastSocialMessage",
     "base_message",
     "chat_message",
+    "control_message",
     "decode_event",
     "decode_fetch_result",
     "encode_enter_room",
@@ -83,6 +95,8 @@ __all__ = [
     "member_message",
     "parse_push_frame",
     "push_frame",
+    "room_user_seq_message",
+    "social_message",
 ]
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -96,6 +110,13 @@ METHOD_CHAT = "WebcastChatMessage"
 METHOD_GIFT = "WebcastGiftMessage"
 METHOD_LIKE = "WebcastLikeMessage"
 METHOD_MEMBER = "WebcastMemberMessage"
+METHOD_SOCIAL = "WebcastSocialMessage"
+METHOD_ROOM_USER_SEQ = "WebcastRoomUserSeqMessage"
+METHOD_CONTROL = "WebcastControlMessage"
+SOCIAL_FOLLOW, SOCIAL_SHARE = 1, 3
+"""`WebcastSocialMessage.action` values: a follow, a share."""
+CONTROL_PAUSED, CONTROL_RESUMED, CONTROL_ENDED, CONTROL_SUSPENDED = 1, 2, 3, 4
+"""`WebcastControlMessage.action` values: the stream paused, resumed, ended, suspended (by TikTok)."""
 
 
 class ProtoDecodeError(ValueError):
@@ -432,6 +453,46 @@ def member_message(
         member_count=member_count,
         action=action,
         user_id=user.id,
+    ).SerializeToString()
+
+
+def social_message(
+    *,
+    msg_id: int,
+    room_id: int,
+    user: EventUser,
+    action: int = SOCIAL_FOLLOW,
+    follow_count: int = 0,
+    share_count: int = 0,
+    display_key: str = "",
+    create_time: int | None = None,
+) -> bytes:
+    """A ``WebcastSocialMessage`` payload: ``action`` :data:`SOCIAL_FOLLOW` or :data:`SOCIAL_SHARE`."""
+    common = _common(METHOD_SOCIAL, msg_id, room_id, create_time)
+    if display_key:
+        common.display_text.key = display_key
+    return WebcastSocialMessage(
+        common=common,
+        user=user.to_proto(),
+        action=action,
+        follow_count=follow_count,
+        share_count=share_count,
+    ).SerializeToString()
+
+
+def room_user_seq_message(*, msg_id: int, room_id: int, viewers: int, create_time: int | None = None) -> bytes:
+    """A ``WebcastRoomUserSeqMessage`` payload: the room's viewer count."""
+    return WebcastRoomUserSeqMessage(
+        common=_common(METHOD_ROOM_USER_SEQ, msg_id, room_id, create_time), total=viewers, total_user=viewers
+    ).SerializeToString()
+
+
+def control_message(
+    *, msg_id: int, room_id: int, action: int = CONTROL_ENDED, tips: str = "", create_time: int | None = None
+) -> bytes:
+    """A ``WebcastControlMessage`` payload (``action`` :data:`CONTROL_ENDED`: the LIVE is over)."""
+    return WebcastControlMessage(
+        common=_common(METHOD_CONTROL, msg_id, room_id, create_time), action=action, tips=tips
     ).SerializeToString()
 
 

@@ -43,24 +43,26 @@ SERIALIZED_DESCRIPTOR = (
     b"\x12\x1a\x0a\x08identity\x18\x05 \x01(\x09R\x08identity\x12\x16\x0a\x06cursor\x18\x06 \x01(\x09R\x06curso"
     b"r\x12!\x0a\x0caccount_type\x18\x07 \x01(\x03R\x0baccountType\x12&\x0a\x0fenter_unique_id\x18\x08 \x01("
     b"\x03R\x0denterUniqueId\x12,\x0a\x12filter_welcome_msg\x18\x09 \x01(\x09R\x10filterWelcomeMsg\x12<\x0a\x1b"
-    b"is_anchor_continue_keep_msg\x18\x0a \x01(\x08R\x17isAnchorContinueKeepMsg\x22\xb8\x01\x0a\x11CommonMessag"
+    b"is_anchor_continue_keep_msg\x18\x0a \x01(\x08R\x17isAnchorContinueKeepMsg\x22\xf1\x01\x0a\x11CommonMessag"
     b"eData\x12\x16\x0a\x06method\x18\x01 \x01(\x09R\x06method\x12\x15\x0a\x06msg_id\x18\x02 \x01(\x03R\x05msgI"
     b"d\x12\x17\x0a\x07room_id\x18\x03 \x01(\x03R\x06roomId\x12\x1f\x0a\x0bcreate_time\x18\x04 \x01(\x03R\x0acr"
     b"eateTime\x12\x1e\x0a\x0bis_show_msg\x18\x06 \x01(\x08R\x09isShowMsg\x12\x1a\x0a\x08describe\x18\x07 \x01("
-    b"\x09R\x08describe\x229\x0a\x0aImageModel\x12\x19\x0a\x08url_list\x18\x01 \x03(\x09R\x07urlList\x12\x10"
-    b"\x0a\x03uri\x18\x02 \x01(\x09R\x03uri\x22\xd2\x01\x0a\x04User\x12\x0e\x0a\x02id\x18\x01 \x01(\x03R\x02id"
-    b"\x12\x1a\x0a\x08nickname\x18\x03 \x01(\x09R\x08nickname\x12\x27\x0a\x0fbio_description\x18\x05 \x01(\x09R"
-    b"\x0ebioDescription\x12=\x0a\x0cavatar_thumb\x18\x09 \x01(\x0b2\x1a.ttsign.webcast.ImageModelR\x0bavatarTh"
-    b"umb\x12\x1d\x0a\x0adisplay_id\x18& \x01(\x09R\x09displayId\x12\x17\x0a\x07sec_uid\x18. \x01(\x09R\x06secU"
-    b"id\x22\xc7\x01\x0a\x04Gift\x120\x0a\x05image\x18\x01 \x01(\x0b2\x1a.ttsign.webcast.ImageModelR\x05image"
-    b"\x12\x1a\x0a\x08describe\x18\x02 \x01(\x09R\x08describe\x12\x0e\x0a\x02id\x18\x05 \x01(\x03R\x02id\x12"
-    b"\x14\x0a\x05combo\x18\x0a \x01(\x08R\x05combo\x12\x12\x0a\x04type\x18\x0b \x01(\x05R\x04type\x12#\x0a\x0d"
-    b"diamond_count\x18\x0c \x01(\x05R\x0cdiamondCount\x12\x12\x0a\x04name\x18\x10 \x01(\x09R\x04name\x22\xbe"
-    b"\x01\x0a\x12WebcastChatMessage\x129\x0a\x06common\x18\x01 \x01(\x0b2!.ttsign.webcast.CommonMessageDataR"
-    b"\x06common\x12(\x0a\x04user\x18\x02 \x01(\x0b2\x14.ttsign.webcast.UserR\x04user\x12\x18\x0a\x07content"
-    b"\x18\x03 \x01(\x09R\x07content\x12)\x0a\x10content_language\x18\x0e \x01(\x09R\x0fcontentLanguage\x22\xa7"
-    b"\x03\x0a\x12WebcastGiftMessage\x129\x0a\x06common\x18\x01 \x01(\x0b2!.ttsign.webcast.CommonMessageDataR"
-    b"\x06common\x12\x17\x0a\x07gift_id\x18\x02 \x01(\x03R\x06giftId\x12\x1f\x0a\x0bgroup_count\x18\x04 \x01("
+    b"\x09R\x08describe\x127\x0a\x0cdisplay_text\x18\x08 \x01(\x0b2\x14.ttsign.webcast.TextR\x0bdisplayText\x22"
+    b"A\x0a\x04Text\x12\x10\x0a\x03key\x18\x01 \x01(\x09R\x03key\x12\x27\x0a\x0fdefault_pattern\x18\x02 \x01("
+    b"\x09R\x0edefaultPattern\x229\x0a\x0aImageModel\x12\x19\x0a\x08url_list\x18\x01 \x03(\x09R\x07urlList\x12"
+    b"\x10\x0a\x03uri\x18\x02 \x01(\x09R\x03uri\x22\xd2\x01\x0a\x04User\x12\x0e\x0a\x02id\x18\x01 \x01(\x03R"
+    b"\x02id\x12\x1a\x0a\x08nickname\x18\x03 \x01(\x09R\x08nickname\x12\x27\x0a\x0fbio_description\x18\x05 \x01"
+    b"(\x09R\x0ebioDescription\x12=\x0a\x0cavatar_thumb\x18\x09 \x01(\x0b2\x1a.ttsign.webcast.ImageModelR\x0bav"
+    b"atarThumb\x12\x1d\x0a\x0adisplay_id\x18& \x01(\x09R\x09displayId\x12\x17\x0a\x07sec_uid\x18. \x01(\x09R"
+    b"\x06secUid\x22\xc7\x01\x0a\x04Gift\x120\x0a\x05image\x18\x01 \x01(\x0b2\x1a.ttsign.webcast.ImageModelR"
+    b"\x05image\x12\x1a\x0a\x08describe\x18\x02 \x01(\x09R\x08describe\x12\x0e\x0a\x02id\x18\x05 \x01(\x03R\x02"
+    b"id\x12\x14\x0a\x05combo\x18\x0a \x01(\x08R\x05combo\x12\x12\x0a\x04type\x18\x0b \x01(\x05R\x04type\x12#"
+    b"\x0a\x0ddiamond_count\x18\x0c \x01(\x05R\x0cdiamondCount\x12\x12\x0a\x04name\x18\x10 \x01(\x09R\x04name"
+    b"\x22\xbe\x01\x0a\x12WebcastChatMessage\x129\x0a\x06common\x18\x01 \x01(\x0b2!.ttsign.webcast.CommonMessag"
+    b"eDataR\x06common\x12(\x0a\x04user\x18\x02 \x01(\x0b2\x14.ttsign.webcast.UserR\x04user\x12\x18\x0a\x07cont"
+    b"ent\x18\x03 \x01(\x09R\x07content\x12)\x0a\x10content_language\x18\x0e \x01(\x09R\x0fcontentLanguage\x22"
+    b"\xa7\x03\x0a\x12WebcastGiftMessage\x129\x0a\x06common\x18\x01 \x01(\x0b2!.ttsign.webcast.CommonMessageDat"
+    b"aR\x06common\x12\x17\x0a\x07gift_id\x18\x02 \x01(\x03R\x06giftId\x12\x1f\x0a\x0bgroup_count\x18\x04 \x01("
     b"\x05R\x0agroupCount\x12!\x0a\x0crepeat_count\x18\x05 \x01(\x05R\x0brepeatCount\x12\x1f\x0a\x0bcombo_count"
     b"\x18\x06 \x01(\x05R\x0acomboCount\x12(\x0a\x04user\x18\x07 \x01(\x0b2\x14.ttsign.webcast.UserR\x04user"
     b"\x12-\x0a\x07to_user\x18\x08 \x01(\x0b2\x14.ttsign.webcast.UserR\x06toUser\x12\x1d\x0a\x0arepeat_end\x18"
@@ -72,7 +74,17 @@ SERIALIZED_DESCRIPTOR = (
     b"MemberMessage\x129\x0a\x06common\x18\x01 \x01(\x0b2!.ttsign.webcast.CommonMessageDataR\x06common\x12(\x0a"
     b"\x04user\x18\x02 \x01(\x0b2\x14.ttsign.webcast.UserR\x04user\x12!\x0a\x0cmember_count\x18\x03 \x01(\x05R"
     b"\x0bmemberCount\x12\x1d\x0a\x0aenter_type\x18\x09 \x01(\x05R\x09enterType\x12\x16\x0a\x06action\x18\x0a "
-    b"\x01(\x05R\x06action\x12\x17\x0a\x07user_id\x18\x0c \x01(\x03R\x06userIdb\x06proto3"
+    b"\x01(\x05R\x06action\x12\x17\x0a\x07user_id\x18\x0c \x01(\x03R\x06userId\x22\xc9\x02\x0a\x14WebcastSocial"
+    b"Message\x129\x0a\x06common\x18\x01 \x01(\x0b2!.ttsign.webcast.CommonMessageDataR\x06common\x12(\x0a\x04us"
+    b"er\x18\x02 \x01(\x0b2\x14.ttsign.webcast.UserR\x04user\x12\x1d\x0a\x0ashare_type\x18\x03 \x01(\x03R\x09sh"
+    b"areType\x12\x16\x0a\x06action\x18\x04 \x01(\x03R\x06action\x12!\x0a\x0cshare_target\x18\x05 \x01(\x09R"
+    b"\x0bshareTarget\x12!\x0a\x0cfollow_count\x18\x06 \x01(\x03R\x0bfollowCount\x12.\x0a\x13share_display_styl"
+    b"e\x18\x07 \x01(\x03R\x11shareDisplayStyle\x12\x1f\x0a\x0bshare_count\x18\x08 \x01(\x05R\x0ashareCount\x22"
+    b"\xab\x01\x0a\x19WebcastRoomUserSeqMessage\x129\x0a\x06common\x18\x01 \x01(\x0b2!.ttsign.webcast.CommonMes"
+    b"sageDataR\x06common\x12\x14\x0a\x05total\x18\x03 \x01(\x03R\x05total\x12\x1e\x0a\x0apopularity\x18\x06 "
+    b"\x01(\x03R\x0apopularity\x12\x1d\x0a\x0atotal_user\x18\x07 \x01(\x03R\x09totalUser\x22~\x0a\x15WebcastCon"
+    b"trolMessage\x129\x0a\x06common\x18\x01 \x01(\x0b2!.ttsign.webcast.CommonMessageDataR\x06common\x12\x16"
+    b"\x0a\x06action\x18\x02 \x01(\x05R\x06action\x12\x12\x0a\x04tips\x18\x03 \x01(\x09R\x04tipsb\x06proto3"
 )
 """The `FileDescriptorProto` of webcast.proto, serialized."""
 
@@ -204,6 +216,7 @@ if TYPE_CHECKING:
         create_time: int
         is_show_msg: bool
         describe: str
+        display_text: Text
 
         def __init__(
             self,
@@ -214,7 +227,14 @@ if TYPE_CHECKING:
             create_time: int | None = ...,
             is_show_msg: bool | None = ...,
             describe: str | None = ...,
+            display_text: Text | None = ...,
         ) -> None: ...
+
+    class Text(Message):
+        key: str
+        default_pattern: str
+
+        def __init__(self, *, key: str | None = ..., default_pattern: str | None = ...) -> None: ...
 
     class ImageModel(Message):
         url_list: MutableSequence[str]
@@ -340,6 +360,57 @@ if TYPE_CHECKING:
             user_id: int | None = ...,
         ) -> None: ...
 
+    class WebcastSocialMessage(Message):
+        common: CommonMessageData
+        user: User
+        share_type: int
+        action: int
+        share_target: str
+        follow_count: int
+        share_display_style: int
+        share_count: int
+
+        def __init__(
+            self,
+            *,
+            common: CommonMessageData | None = ...,
+            user: User | None = ...,
+            share_type: int | None = ...,
+            action: int | None = ...,
+            share_target: str | None = ...,
+            follow_count: int | None = ...,
+            share_display_style: int | None = ...,
+            share_count: int | None = ...,
+        ) -> None: ...
+
+    class WebcastRoomUserSeqMessage(Message):
+        common: CommonMessageData
+        total: int
+        popularity: int
+        total_user: int
+
+        def __init__(
+            self,
+            *,
+            common: CommonMessageData | None = ...,
+            total: int | None = ...,
+            popularity: int | None = ...,
+            total_user: int | None = ...,
+        ) -> None: ...
+
+    class WebcastControlMessage(Message):
+        common: CommonMessageData
+        action: int
+        tips: str
+
+        def __init__(
+            self,
+            *,
+            common: CommonMessageData | None = ...,
+            action: int | None = ...,
+            tips: str | None = ...,
+        ) -> None: ...
+
 else:
 
     def _cls(name: str) -> type[Message]:
@@ -352,6 +423,7 @@ else:
     HeartBeatMessage = _cls("HeartBeatMessage")
     WebcastImEnterRoomMessage = _cls("WebcastImEnterRoomMessage")
     CommonMessageData = _cls("CommonMessageData")
+    Text = _cls("Text")
     ImageModel = _cls("ImageModel")
     User = _cls("User")
     Gift = _cls("Gift")
@@ -359,3 +431,6 @@ else:
     WebcastGiftMessage = _cls("WebcastGiftMessage")
     WebcastLikeMessage = _cls("WebcastLikeMessage")
     WebcastMemberMessage = _cls("WebcastMemberMessage")
+    WebcastSocialMessage = _cls("WebcastSocialMessage")
+    WebcastRoomUserSeqMessage = _cls("WebcastRoomUserSeqMessage")
+    WebcastControlMessage = _cls("WebcastControlMessage")
