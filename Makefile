@@ -94,6 +94,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.load
 	$(PY) -m benchmarks.workers
+	$(PY) -m benchmarks.servers
 
 # Minutes of steady load with RSS sampled (not part of `make test`); figures go in the closing notes.
 soak: $(STAMP)
