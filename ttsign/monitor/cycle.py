@@ -13,8 +13,9 @@ evidence, and never stops the others. The cycle is recorded in `services.monitor
 if absent). Conditions: each event a check returns opens (or renews) the condition of its `key` in
 `state.active`; it is emitted on `services.events` when the key is new or its `fingerprint` changed (one
 emission per condition, not one per cycle). A condition clears when the check that opened it ran and could
-tell (its outcome is not `skipped` and its evidence holds no `error`) without returning that key again:
-a `recovery` event with the same key is emitted and the condition leaves `state.active`. Every event
+tell (its outcome is not `skipped` and its evidence holds no `error`) without returning that key again,
+and the key is not among the ones its evidence lists as `untested` (a live probe that stopped early): a
+`recovery` event with the same key is emitted and the condition leaves `state.active`. Every event
 emitted carries the check's name in `detail["check"]`.
 """
 
@@ -118,8 +119,9 @@ async def reconcile(state: MonitorState, bus: Any, results: list[CheckResult]) -
             emitted.append(event)
         if not _could_tell(result):
             continue
+        untested = set(result.evidence.get("untested") or ())
         for key, open_ in list(state.active.items()):
-            if open_.detail.get("check") == result.name and key not in seen:
+            if open_.detail.get("check") == result.name and key not in seen and key not in untested:
                 del state.active[key]
                 emitted.append(
                     Event(
