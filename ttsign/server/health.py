@@ -295,6 +295,7 @@ class HealthTracker:
             "status": OK if test.passed else DOWN,
             "gnarly_version": svc.signer.options.gnarly_version,
             "preset": svc.signer.options.preset,
+            "accel": getattr(svc.signer, "accel_path", "python"),  # the path signing takes: compiled or python
             "self_test": test.to_dict(),
         }
         if not test.passed:

@@ -492,6 +492,7 @@ def startup_summary(settings: Settings, *, host: str, port: int, workers: int) -
         "ws_signer": settings.ws_signer,
         "providers": list(_provider_names(settings.providers)),
         "gnarly_version": settings.gnarly_version,
+        "accel": _accel_path(settings.accel),
         "browser_preset": settings.browser_preset,
         "proxy": "set" if settings.proxy else "none",
         "limits": {
@@ -514,6 +515,12 @@ def startup_summary(settings: Settings, *, host: str, port: int, workers: int) -
             "shutdown": settings.shutdown_timeout_s,
         },
     }
+
+
+def _accel_path(mode: str) -> str:
+    from ttsign.signing.accel import describe
+
+    return describe(mode)
 
 
 def _provider_names(text: str) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from ttsign.algorithms.navigator import get_preset
 from ttsign.config import Settings
+from ttsign.signing import accel
 from ttsign.signing.signer import Signer, SignerOptions
 from ttsign.signing.ws import xbogus_ws_signer, xgnarly_ws_signer
 from ttsign.tiktok.ws_modes import AutoWsSigner
@@ -27,11 +28,14 @@ def signer_options(settings: Settings) -> SignerOptions:
         ub_code=settings.ub_code,
         webcast_xbogus=settings.webcast_xbogus,
         preset=settings.browser_preset,
+        accel=settings.accel,
     )
 
 
 def make_signer(settings: Settings) -> Signer:
-    """The process's Signer (one page identity, fresh entropy)."""
+    """The process's Signer (one page identity, fresh entropy); `TTSIGN_ACCEL` also becomes the process-wide
+    choice (`accel.configure`: URL parsing). `on` without the compiled module raises `accel.AccelUnavailable`."""
+    accel.configure(settings.accel)
     return Signer(signer_options(settings))
 
 

@@ -84,12 +84,15 @@ from ada_url.ada_adapter import ParseAttributes  # the TypedDict ada_url.parse_u
 
 from ttsign.algorithms.query import chrome_path
 from ttsign.algorithms.xbogus import hook_signed_query
+from ttsign.signing import accel
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TRIM = " \t\n\r\f"  # trimmed from both ends (the URL Standard trims these and every other C0 control)
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _PORT = re.compile(r"[0-9]{1,5}")
 _DEFAULT_PORT = {"http": 80, "https": 443}
+_WIRE_SAFE = re.compile(r"[!$-&(-;=?-~]*")
+"""Query text the WHATWG serializer leaves as it is: printable ASCII but space, ``"``, ``#``, ``'``, ``<``, ``>``."""
 TOKEN_PARAMS = frozenset({"X-Bogus", "X-Gnarly", "X-Dynosaur", "_signature", "msToken"})
 
 # tokens.md §0.2: the SDK hook signs these webcast paths; im/fetch, room/info and gift/list are not on it.
@@ -156,6 +159,8 @@ class ParsedURL:
         sent = wire + tail if wire else tail[1:]
         if not sent:
             return self.base
+        if _WIRE_SAFE.fullmatch(tail):  # the wire query is the serializer's own output: only the tail can change
+            return f"{self.base}?{sent}"
         # ada serializes the query as a browser does; the base is already canonical, so it is unchanged.
         sent = sent.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         return ada_url.URL(f"{self.base}?{sent}").href
@@ -230,6 +235,14 @@ def parse_url(url: str) -> ParsedURL:
     text = url.strip(_TRIM)
     if not text:
         raise PolicyError("url must be a non-empty string")
+    fast = accel.active()
+    if fast is not None:  # a plain URL is read in one compiled call (accel/src/hook.rs `plain_url`)
+        try:
+            plain = fast.plain_url(text)
+        except ValueError as exc:
+            raise PolicyError(f"bad percent-escape in url ({exc}); write a literal '%' as %25") from None
+        if plain is not None:
+            return ParsedURL(*plain)
     if _CONTROL.search(text):
         raise PolicyError("url contains control characters (tab, newline, CR or another C0/DEL)")
     try:
@@ -248,9 +261,29 @@ def parse_url(url: str) -> ParsedURL:
     raw_path, qmark, raw_query = rest.partition("?")
     if "\\" in raw_path:
         raise PolicyError("url path has a backslash; a browser reads it as '/'")
+    try:
+        if fast is not None:  # the same steps, compiled (accel/src/hook.rs)
+            hooked, query, ms_token = fast.prepare_query(scheme, raw_path, raw_query if qmark else None)
+        else:
+            hooked, query, ms_token = _prepare_query(scheme, raw_path, raw_query if qmark else None)
+    except ValueError as exc:
+        raise PolicyError(f"bad percent-escape in url ({exc}); write a literal '%' as %25") from None
+    try:
+        sent = ada_url.parse_url(hooked, ("pathname", "search"))
+    except ValueError:  # cannot happen for a URL that parsed above; refuse rather than guess
+        raise PolicyError("url does not parse after the SDK's escaping") from None
+    return ParsedURL(scheme, parsed["host"], chrome_path(sent["pathname"]), query, ms_token, sent["search"][1:])
+
+
+def _prepare_query(scheme: str, raw_path: str, raw_query: str | None) -> tuple[str, str, str | None]:
+    """Token params and empty segments out of the query (the first msToken value kept), then the SDK hook.
+
+    Returns ``(hooked URL without its msToken, business query, msToken found or None)``; raises ValueError
+    where the hook throws (a malformed escape).
+    """
     kept: list[str] = []
     ms_token: str | None = None
-    for segment in raw_query.split("&") if qmark else ():
+    for segment in raw_query.split("&") if raw_query is not None else ():
         if not segment:
             continue
         name = segment.split("=", 1)[0]
@@ -262,17 +295,9 @@ def parse_url(url: str) -> ParsedURL:
     # The hook sees the whole URL, but the canonical host never holds a '%' and its characters do not
     # change the hook's output; a placeholder keeps encodeURI off IPv6 brackets.
     page_url = f"{scheme}://h{raw_path}" + ("?" + "&".join(kept) if kept else "")
-    try:
-        hooked, signed = hook_signed_query(page_url, "")  # what the SDK's fetch hook does (xbogus.md §2.2)
-    except ValueError as exc:
-        raise PolicyError(f"bad percent-escape in url ({exc}); write a literal '%' as %25") from None
+    hooked, signed = hook_signed_query(page_url, "")  # what the SDK's fetch hook does (xbogus.md §2.2)
     hooked = hooked[: -len("?msToken=")]  # the hook appended "&msToken=" (or "?msToken="): take it off
-    query = signed[: -len("&msToken=")] if signed != "msToken=" else ""
-    try:
-        sent = ada_url.parse_url(hooked, ("pathname", "search"))
-    except ValueError:  # cannot happen for a URL that parsed above; refuse rather than guess
-        raise PolicyError("url does not parse after the SDK's escaping") from None
-    return ParsedURL(scheme, parsed["host"], chrome_path(sent["pathname"]), query, ms_token, sent["search"][1:])
+    return hooked, signed[: -len("&msToken=")] if signed != "msToken=" else "", ms_token
 
 
 def host_allowed(host: str, suffixes: tuple[str, ...]) -> bool:

@@ -21,6 +21,7 @@ from ttsign.algorithms import xbogus
 from ttsign.algorithms.identity import Identity, new_identity
 from ttsign.algorithms.navigator import BrowserPreset, get_preset, navigator_dict, preset_for_user_agent
 from ttsign.algorithms.payloads import dynosaur532, gnarly513, gnarly532
+from ttsign.signing import accel
 from ttsign.signing.policy import ParsedURL, Product, choose_product, parse_url
 
 GNARLY_532_KEYS = gnarly532.KEYS
@@ -67,6 +68,8 @@ class SignerOptions:
     webcast_xbogus: bool = False
     preset: str = "chrome-win"
     page: str = "www.tiktok.com/"
+    accel: str = "auto"
+    """`TTSIGN_ACCEL`: auto, on or off (`ttsign.signing.accel`); the pure-Python path is the reference."""
 
 
 @dataclass
@@ -112,6 +115,14 @@ class Signer:
         # A page signs its first request some seconds after it loaded (the SDK nonces count microseconds
         # since load: 51-52 s in the real-SDK vectors). Start the clock 20-90 s in the past, not at 0.
         self.page = PageState(mono_clock, loaded_mono=mono_clock() - 20 - self._rng.random() * 70)
+        # The compiled fast path (None: pure Python). `on` without it raises accel.AccelUnavailable here.
+        self.accel = accel.select(self.options.accel)
+        self._system_rng = isinstance(self._rng, random.SystemRandom)
+
+    @property
+    def accel_path(self) -> str:
+        """`compiled` or `python`: the path this signer signs with."""
+        return accel.path_name(self.accel)
 
     # -- entropy -----------------------------------------------------------------------------
     def _key(self) -> bytes:
@@ -152,7 +163,7 @@ class Signer:
         empty ``msToken=``); one is never invented. Raises `policy.PolicyError` for unusable URLs.
         """
         method = method.upper()
-        body_bytes = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        body_bytes = body if type(body) is bytes else body.encode("utf-8") if isinstance(body, str) else bytes(body)
         parsed = url if isinstance(url, ParsedURL) else parse_url(url)
         token = ms_token if ms_token is not None else (parsed.ms_token or "")
         preset = self.preset_for(user_agent)
@@ -162,8 +173,12 @@ class Signer:
         ts = int(now)
         q = parsed.query
         tokens: dict[str, str] = {}
+        fast = self.accel
         if chosen is Product.FULL and self.options.gnarly_version == "5.3.2":
-            suffix, signed = self._full_532(q, body_bytes, ua, token, ts, tokens)
+            if fast is not None:
+                suffix, signed = self._full_532_compiled(fast, q, body_bytes, ua, token, ts, tokens)
+            else:
+                suffix, signed = self._full_532(q, body_bytes, ua, token, ts, tokens)
         elif chosen is Product.FULL:
             suffix, signed = self._full_513(q, body_bytes, ua, token, now, tokens, preset)
         else:
@@ -171,7 +186,7 @@ class Signer:
             tokens["msToken"] = token
             suffix = signed
             if chosen is Product.CLASSIC or self.options.webcast_xbogus:
-                tokens["X-Bogus"] = xbogus.encode(signed, body_bytes, ua, ts, _profile(preset))
+                tokens["X-Bogus"] = self._xbogus(signed, body_bytes, ua, ts, preset)
                 suffix = f"{signed}&X-Bogus={tokens['X-Bogus']}"
         headers = {"User-Agent": ua}
         if chosen is Product.FULL:
@@ -189,6 +204,47 @@ class Signer:
             warnings=_warnings(parsed.query, parsed.path, chosen, token, ua, preset),
             timestamp=ts,
         )
+
+    def _xbogus(self, signed: str, body: bytes, ua: str, ts: int, preset: BrowserPreset) -> str:
+        fast = self.accel
+        if fast is not None:
+            try:
+                return str(fast.xbogus(signed, body, ua, ts, preset.xbogus_header, preset.xbogus_canvas))
+            except UnicodeEncodeError:  # a UA with a lone surrogate: the reference reads it (as JS would)
+                pass
+        return xbogus.encode(signed, body, ua, ts, _profile(preset))
+
+    def _entropy_532(self) -> tuple[bytes, bytes, bytes | list[int]]:
+        """(X-Dynosaur key, X-Gnarly key, record order) drawn as the pure path draws them: its keys and order
+        come from the same generator in the same order, so a seeded `rng` gives both paths the same tokens."""
+        if self._system_rng:
+            rand = os.urandom(160)  # one CSPRNG read: two keys, and the noise the record order is sorted by
+            return rand[:48], rand[112:], rand[48:112]
+        key_d = self._rng.randbytes(48)
+        order = list(GNARLY_532_KEYS)
+        self._rng.shuffle(order)
+        return key_d, self._rng.randbytes(48), order
+
+    def _full_532_compiled(
+        self, fast: Any, q: str, body: bytes, ua: str, token: str, ts: int, tokens: dict[str, str]
+    ) -> tuple[str, str]:
+        """`_full_532` in one compiled call, from the same inputs read in the same order."""
+        opt, ident, page = self.options, self.identity, self.page
+        seq = page.next_seq()
+        nonce_d = page.micros()
+        key_d, key_g, order = self._entropy_532()
+        nonce_g = page.micros()
+        nonce2 = ~page.micros() & 0xFFFFFFFF
+        try:
+            dyn, gnarly, sealed, suffix = fast.sign_full_532(
+                q, body, ua, token, ts, seq, nonce_d, nonce_g, nonce2, opt.env_code, opt.ub_code, opt.page,
+                str(ident.canvas_hash), str(ident.webgl_hash), ident.component_version, ident.device_hash,
+                key_d, key_g, order,
+            )  # fmt: skip
+        except UnicodeEncodeError:  # a lone surrogate: the reference raises the same, with its own words
+            return self._full_532(q, body, ua, token, ts, tokens)
+        tokens.update({"X-Dynosaur": dyn, "msToken": token, "X-Bogus": "1", "X-Gnarly": gnarly})
+        return suffix, sealed
 
     def _full_532(self, q: str, body: bytes, ua: str, token: str, ts: int, tokens: dict[str, str]) -> tuple[str, str]:
         """gnarly-532.md §0: D over Q, S = Q&X-Dynosaur=D&msToken=T, G over S; wire = S&X-Bogus=1&X-Gnarly=G."""
@@ -223,6 +279,19 @@ class Signer:
         reading as `nonce2` (gnarly-532.md §1.5); the page's next counter value unless `sequence` is given."""
         opt = self.options
         order = self._record_order()
+        fast = self.accel
+        if fast is not None:
+            try:
+                return str(
+                    fast.gnarly_532(
+                        sealed, body, user_agent, int(self._clock()) if timestamp is None else timestamp,
+                        self.page.micros(), ~self.page.micros() & 0xFFFFFFFF,
+                        self.page.next_seq() if sequence is None else sequence, opt.env_code, opt.ub_code,
+                        self._key(), order, gnarly532.PAYLOAD_VERSION, gnarly532.SCM_VERSION,
+                    )
+                )  # fmt: skip
+            except UnicodeEncodeError:
+                pass
         return gnarly532.encode(
             sealed,
             body,
@@ -250,6 +319,19 @@ class Signer:
         """The 5.1.3-ZTCA era (tokens.md §1.2): msToken, a real X-Bogus, X-Gnarly over the query."""
         signed = _join(q, f"msToken={token}")
         ts = int(now)
+        fast = self.accel
+        if fast is not None:
+            seq = self.page.next_seq()
+            low16, r32, key = self._rng.getrandbits(16), self._rng.getrandbits(32), self._key()
+            try:
+                xb, gnarly = fast.sign_full_513(
+                    signed, body, ua, ts, preset.xbogus_header, preset.xbogus_canvas, int(now * 1000), seq + 3,
+                    seq, low16, r32, key, self.options.ub_code, self.options.env_code, "2.0.0.485",
+                )  # fmt: skip
+                tokens.update({"msToken": token, "X-Bogus": xb, "X-Gnarly": gnarly})
+                return f"{signed}&X-Bogus={xb}&X-Gnarly={gnarly}", signed
+            except UnicodeEncodeError:
+                pass
         xb = xbogus.encode(signed, body, ua, ts, _profile(preset))
         seq = self.page.next_seq()
         gnarly = gnarly513.encode(
@@ -285,11 +367,17 @@ def _profile(preset: BrowserPreset) -> xbogus.XBogusProfile:
 
 
 def _param(query: str, name: str) -> str | None:
+    """The value of the first `&`-separated segment that starts with `name=` (None: there is none)."""
     prefix = name + "="
-    for seg in query.split("&"):
-        if seg.startswith(prefix):
-            return seg[len(prefix) :]
-    return None
+    if query.startswith(prefix):
+        start = len(prefix)
+    else:
+        at = query.find("&" + prefix)
+        if at < 0:
+            return None
+        start = at + 1 + len(prefix)
+    end = query.find("&", start)
+    return query[start:] if end < 0 else query[start:end]
 
 
 def _warnings(query: str, path: str, product: Product, token: str, ua: str, preset: BrowserPreset) -> tuple[str, ...]:
