@@ -34,7 +34,8 @@ def signer_options(settings: Settings) -> SignerOptions:
 
 def make_signer(settings: Settings) -> Signer:
     """The process's Signer (one page identity, fresh entropy); `TTSIGN_ACCEL` also becomes the process-wide
-    choice (`accel.configure`: URL parsing). `on` without the compiled module raises `accel.AccelUnavailable`."""
+    choice (`accel.configure`: URL parsing, signers made without an explicit `accel`). `on` without the compiled
+    module raises `accel.AccelUnavailable`."""
     accel.configure(settings.accel)
     return Signer(signer_options(settings))
 

@@ -55,6 +55,17 @@ def tt_params_for(signed: SignedRequest) -> str:
     return ttparams.encrypt(f"{query}&is_encryption=1" if query else "is_encryption=1")
 
 
+def _legacy_signature(fast: Any, url: str, user_agent: str, timestamp: int) -> str:
+    """The legacy `_signature` on `LEGACY_PAGE`: compiled when the signer's fast path is on, else the reference."""
+    if fast is not None:
+        try:
+            canvas = signature.DEFAULT_SIGNATURE_CANVAS
+            return str(fast.legacy_signature(url, user_agent, timestamp, LEGACY_PAGE, canvas, 1, "", ""))
+        except UnicodeEncodeError:  # a lone surrogate: the reference reads UTF-16 code units as JavaScript does
+            pass
+    return signature.legacy_signature(url, user_agent, timestamp, LEGACY_PAGE)
+
+
 class SigningService:
     """Signs for the routes (and library users) through one `Signer`. Thread-safe as the Signer is."""
 
@@ -86,7 +97,7 @@ class SigningService:
                 observe(signed.product.value, time.perf_counter() - started)
             return SigningResult(signed)
         t_signed = time.perf_counter()
-        legacy_sig = signature.legacy_signature(url, signed.user_agent, signed.timestamp, LEGACY_PAGE)
+        legacy_sig = _legacy_signature(self.signer.accel, url, signed.user_agent, signed.timestamp)
         tt_params = tt_params_for(signed)
         if observe is not None:
             observe(signed.product.value, t_signed - started)

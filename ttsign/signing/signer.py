@@ -68,8 +68,9 @@ class SignerOptions:
     webcast_xbogus: bool = False
     preset: str = "chrome-win"
     page: str = "www.tiktok.com/"
-    accel: str = "auto"
-    """`TTSIGN_ACCEL`: auto, on or off (`ttsign.signing.accel`); the pure-Python path is the reference."""
+    accel: str | None = None
+    """`TTSIGN_ACCEL`: auto, on or off (`ttsign.signing.accel`); None: the process-wide choice (`accel.configure`,
+    which `make_signer` sets from the settings; `auto` until then). The pure-Python path is the reference."""
 
 
 @dataclass
@@ -116,7 +117,7 @@ class Signer:
         # since load: 51-52 s in the real-SDK vectors). Start the clock 20-90 s in the past, not at 0.
         self.page = PageState(mono_clock, loaded_mono=mono_clock() - 20 - self._rng.random() * 70)
         # The compiled fast path (None: pure Python). `on` without it raises accel.AccelUnavailable here.
-        self.accel = accel.select(self.options.accel)
+        self.accel = accel.active() if self.options.accel is None else accel.select(self.options.accel)
         self._system_rng = isinstance(self._rng, random.SystemRandom)
 
     @property
