@@ -81,15 +81,33 @@ chromium:
 nginx:
 	command -v nginx >/dev/null || apt-get install -y -q nginx || (apt-get update -q && apt-get install -y -q nginx) || echo "nginx missing: the balancer tests will fail"
 
-serve: $(SERVE_STAMP)
+# The compiled fast path (accel/: Rust + PyO3, built by maturin into the venv) on a machine with cargo; the crates
+# come from Debian (librust-pyo3-dev, librust-md-5-dev), never crates.io. Without cargo ttsign signs in pure Python.
+ACCEL_SRC   := $(wildcard accel/Cargo.toml accel/Cargo.lock accel/pyproject.toml accel/.cargo/config.toml accel/src/*.rs)
+ACCEL_STAMP := $(VENV)/.accel-$(shell cat $(ACCEL_SRC) 2>/dev/null | md5sum | cut -c1-12)
+.PHONY: accel
+accel: $(SERVE_STAMP)
+	@if command -v cargo >/dev/null; then $(MAKE) --no-print-directory $(ACCEL_STAMP); \
+	else echo "cargo missing: the compiled fast path is not built; ttsign signs in pure Python"; fi
+$(ACCEL_STAMP): $(ACCEL_SRC)
+	dpkg -s librust-pyo3-dev librust-md-5-dev >/dev/null 2>&1 || apt-get install -y -q librust-pyo3-dev librust-md-5-dev \
+	  || (apt-get update -q && apt-get install -y -q librust-pyo3-dev librust-md-5-dev)
+	$(PY) -m pip show -q maturin >/dev/null 2>&1 || $(PY) -m pip install --quiet maturin
+	rm -rf accel/target/wheels
+	cd accel && $(abspath $(VENV))/bin/maturin build --release --quiet --out target/wheels
+	$(PY) -m pip install --quiet --force-reinstall --no-deps accel/target/wheels/*.whl
+	rm -f $(VENV)/.accel-*
+	touch $@
+
+serve: $(SERVE_STAMP) accel
 	$(PY) -m ttsign serve
 
-test: $(STAMP) $(NODE_STAMP) clients chromium nginx
+test: $(STAMP) $(NODE_STAMP) clients chromium nginx accel
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) accel
 	command -v wrk >/dev/null || apt-get install -y -q wrk || echo "wrk missing: HTTP load figures will be skipped"
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.load
@@ -109,4 +127,4 @@ fmt: $(STAMP)
 	$(PY) -m ruff format .
 
 clean:
-	rm -rf $(VENV) .venvs .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venvs .pytest_cache .ruff_cache .hypothesis accel/target
