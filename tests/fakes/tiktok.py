@@ -57,6 +57,7 @@ from urllib.parse import quote, unquote
 from aiohttp import WSMsgType, web
 
 from tests.fakes.background import BackgroundServer
+from tests.fakes.frames import RoomPusher
 from ttsign.algorithms import signature
 from ttsign.algorithms.payloads import gnarly532
 from ttsign.tiktok import proto
@@ -266,6 +267,7 @@ class _Fake:
         self.data = _empty_state()
         self.base_url = ""
         self.socket_seq = 0
+        self.pusher = RoomPusher()  # scripted frames to a room's open sockets (tests/fakes/frames.py)
 
     # ---- tokens -------------------------------------------------------------------------------
 
@@ -677,6 +679,7 @@ class _Fake:
         compress = request.query.get("compress") == "gzip"
         room_q = request.query.get("room_id", "")
         entered = False
+        self.pusher.opened(room_q, ws)
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -729,6 +732,7 @@ class _Fake:
                             await self._send(ws, rec, "close", b"", headers={"close_reason": self.config.close_reason})
                             await ws.close()
         finally:
+            self.pusher.closed(room_q, ws)
             with self.lock:
                 rec["closed"] = True
                 rec["close_code"] = ws.close_code
@@ -901,6 +905,7 @@ def create_app(fake: _Fake | None = None) -> web.Application:
     r.add_post("/__reset", fake.post_reset)
     r.add_get("/__config", fake.config_route)
     r.add_post("/__config", fake.config_route)
+    r.add_post("/__rooms/{room_id}/push", fake.pusher.route)
     return app
 
 
@@ -999,6 +1004,11 @@ class FakeTikTok(BackgroundServer):
     def ms_token_is_issued(self, value: str) -> bool:
         """Whether ``value`` is an msToken issued by this fake."""
         return self._fake.ms_token_is_issued(value)
+
+    @property
+    def pusher(self) -> RoomPusher:
+        """A room's open sockets: count them, push scripted frames to them (tests/fakes/frames.py)."""
+        return self._fake.pusher
 
     @property
     def users(self) -> dict[str, FakeUser]:

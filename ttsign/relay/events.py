@@ -48,6 +48,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf.message import DecodeError
+
 from ttsign.tiktok import proto
 
 TYPES = (
@@ -230,7 +232,7 @@ class Decoder:
                     out.append(Decoded("unknown", {"method": method, "size": len(payload)}, method, payload))
                 else:
                     out += known(method, payload)
-        except (ValueError, RuntimeError) as exc:  # protobuf's DecodeError is a ValueError
+        except (DecodeError, ValueError, RuntimeError) as exc:
             data = {"method": method, "size": len(payload), "error": f"undecodable: {exc}"[:200]}
             out.append(Decoded("unknown", data, method, payload))
         return out

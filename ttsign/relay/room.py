@@ -348,6 +348,7 @@ class Room:
                         decoded += self.decoder.decode(m.method, bytes(m.payload), now)
                     got = got or bool(decoded)
                     self.publish(decoded)
+                    await asyncio.sleep(0)  # the subscribers drain their queues before the next frame is read
                     end = next((d for d in decoded if d.type == "room_end"), None)
                     if end is not None:
                         raise _Ended(END_ROOM, str(end.data.get("reason") or "the LIVE ended"))

@@ -52,8 +52,8 @@ from ttsign.signing.signer import Signer
 from ttsign.store.memory import MemoryRateStore
 from ttsign.tiktok.client import TikTokClient
 
-ROUTE_MODULES: tuple[ModuleType, ...] = (pages, ops, origin, sign_url, v1, providers, connect)
-ROUTE_MODULES += (admin, status, relay_routes, euler_ws, tokens, overlay)  # issues 9 and 12
+ROUTE_MODULES: tuple[ModuleType, ...] = (pages, ops, origin, sign_url, v1, providers, relay_routes, connect)
+ROUTE_MODULES += (admin, status, euler_ws, tokens, overlay)  # issues 9 and 12 (relay_routes before connect's :path)
 DESCRIPTION = """Self-hosted TikTok web signing (X-Bogus, X-Gnarly, X-Dynosaur) in pure Python.
 
 Three surfaces: the origin API (`/signature`, `/sign`), the client-compatible API that TikTokLive 7.x and
