@@ -9,6 +9,9 @@ key). The caller goes on `scope["state"]["caller"]` for the rate limits and the 
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ttsign.server.auth import WWW_AUTHENTICATE, KeyRing, extract_key
@@ -17,6 +20,19 @@ from ttsign.server.errors import ApiError
 from ttsign.server.pipeline.asgi import PathSet, client_address, request_headers, send_error
 
 PUBLIC_CALLER = "public"
+PAGE_PATHS = frozenset({"/status"})
+"""Pages a person opens in a browser, which cannot send a header: these (and only these, so a cookie never
+signs anything) also take the key as `?api_key=` or the `ttsign_key` cookie (routes/status.py sets it)."""
+PAGE_KEY_PARAM, PAGE_KEY_COOKIE = "api_key", "ttsign_key"  # logs mask `api_key=` by name, a Cookie header whole
+
+
+def page_key(scope: Scope) -> str | None:
+    """A page's key: `?api_key=` first (a new key replaces an old cookie), else the `ttsign_key` cookie."""
+    raw = scope.get("query_string", b"").decode("latin-1")
+    key = next((v for k, v in parse_qsl(raw)[:64] if k == PAGE_KEY_PARAM), None) if raw else None
+    cookie = request_headers(scope).get("cookie", "")
+    key = key or (cookie_parser(cookie).get(PAGE_KEY_COOKIE) if cookie else None)
+    return (key.strip() or None) if key else None
 
 
 class ApiKeyAuth:
@@ -45,6 +61,11 @@ class ApiKeyAuth:
         address = client_address(scope)
         await self.throttle.check_async(address)
         key = extract_key(request_headers(scope))
+        if not key and scope["type"] == "http" and scope["path"] in PAGE_PATHS:  # a browser sends no header
+            key = page_key(scope)
+            if not key:
+                message = "missing API key: open this page as /status?api_key=YOUR_KEY"
+                raise ApiError(401, message, headers=WWW_AUTHENTICATE)
         if not key:
             raise ApiError(401, "missing API key: send it in the X-Api-Key header", headers=WWW_AUTHENTICATE)
         caller = self.keys.caller_of(key)
