@@ -57,12 +57,12 @@ def line_of(event: dict[str, Any]) -> str:
 
 def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
     """(event name, data) per Server-Sent Event of `lines` (comments and ids skipped)."""
-    name, data = "message", []
+    name, data = "message", list[str]()
     for line in lines:
         if line == "":
             if data:
                 yield name, "\n".join(data)
-            name, data = "message", []
+            name, data = "message", list[str]()
         elif line.startswith(":"):
             continue
         else:

@@ -15,6 +15,8 @@ from ttsign.config import Settings
 from ttsign.server import logs
 
 GRACE_S = 0.3
+SERVER_GRACE_S = 3.0
+"""A served relay keeps a room this long after its last subscriber: a test's next request finds the same room."""
 
 
 def relay_settings(fake: FakeTikTok, **overrides: Any) -> Settings:
@@ -48,6 +50,7 @@ def relay_server(fake: FakeTikTok) -> Iterator[Callable[..., ServerThread]]:
     started: list[ServerThread] = []
 
     def factory(**overrides: Any) -> ServerThread:
+        overrides.setdefault("relay_grace_s", SERVER_GRACE_S)
         srv = ServerThread(relay_settings(fake, **overrides)).__enter__()
         started.append(srv)
         return srv

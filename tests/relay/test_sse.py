@@ -73,7 +73,11 @@ async def test_without_streaks_a_combo_is_one_gift(relay_server: Callable[..., S
     async with httpx.AsyncClient(timeout=5) as c:
         await sse_events(c, f"{srv.url}/v1/rooms/{FAKE_USER}/events", 1)
         fake.pusher.push(FAKE_ROOM_ID, [frames.msg([*frames.gift_combo(4), frames.chat("after")])])
-        poll = (await c.get(f"{srv.url}/v1/rooms/{FAKE_USER}/events?after=6")).json()
+        for _ in range(100):  # until the room has read the pushed frame
+            poll = (await c.get(f"{srv.url}/v1/rooms/{FAKE_USER}/events?after=6")).json()
+            if len(poll["events"]) >= 2:
+                break
+            await asyncio.sleep(0.02)
     assert [(e["type"], e["data"].get("count")) for e in poll["events"]] == [("gift", 4), ("chat", None)]
 
 

@@ -145,16 +145,20 @@ class Subscription:
         self.limit = self.queue_size + len(kept)
 
     def offer(self, event: RelayEvent) -> int:
-        """Queue a live event: 1 queued, 0 not wanted (or ended), -1 the queue is full (the caller cuts it off)."""
+        """Queue a live event: 1 queued, 0 not wanted (or ended), -1 the queue is full (the caller cuts it off).
+        The subscriber is woken by `wake`, which the room calls once for a burst of events."""
         if self.end is not None or not self.wants(event):
             return 0
         if len(self._items) >= self.limit:
             return -1
         self._items.append(event)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
         return 1
+
+    def wake(self) -> None:
+        """Wake the subscriber when it waits and has events (the room calls it after offering, coalesced)."""
+        waiter = self._waiter
+        if waiter is not None and self._items and not waiter.done():
+            waiter.set_result(None)
 
     def finish(self, code: int, reason: str, drain: bool = False) -> None:
         """End the subscription; `drain`: the subscriber still gets what is queued (a room that ended)."""

@@ -43,6 +43,10 @@ ROOM_HTTP = {"not_found": 404, "bad_input": 400, "region_blocked": 451, "rate_li
 CONNECT_HTTP = {"identity": 503, "rate_limited": 503, "timeout": 504, "bad_input": 400}
 TICK_S = 1.0
 """How often a room checks its heartbeat and running gift combos."""
+YIELD_S = 0.002
+"""Reading a burst of frames already buffered, the room lets its subscribers run at least this often."""
+WAKE_S = 0.002
+"""Subscribers are woken at most this often (a burst's events reach them together); the first event at once."""
 
 
 class _Ended(Exception):
@@ -72,6 +76,8 @@ class Room:
         self.reconnects = 0
         self.events_in = 0
         self.preset = get_preset(hub.settings.browser_preset)
+        self._wake_at: asyncio.Handle | None = None
+        self._woke = 0.0
 
     # ---- subscribers ---------------------------------------------------------------------------------------
 
@@ -193,6 +199,24 @@ class Room:
                     )
             if delivered:
                 observer.events_out(d.type, delivered)
+        self._schedule_wake()
+
+    def _schedule_wake(self) -> None:
+        """Wake the subscribers now, or, within `WAKE_S` of the last wake, once at its end: under a burst each wake
+        hands a subscriber several events (one task switch each, not one per event); an idle room adds no delay."""
+        if self._wake_at is not None:
+            return
+        since = self.loop.time() - self._woke
+        if since >= WAKE_S:
+            self._wake_at = self.loop.call_soon(self._wake)
+        else:
+            self._wake_at = self.loop.call_later(WAKE_S - since, self._wake)
+
+    def _wake(self) -> None:
+        self._wake_at = None
+        self._woke = self.loop.time()
+        for sub in list(self.subscribers):
+            sub.wake()
 
     # ---- the upstream --------------------------------------------------------------------------------------
 
@@ -323,6 +347,7 @@ class Room:
         """Read the socket until it closes; (whether it delivered messages, why it closed)."""
         ticker = self.loop.create_task(self._tick(sock), name=f"relay-hb-{self.unique_id}")
         got = False
+        yielded = self.loop.time()
         try:
             async for raw in sock.ws:
                 if isinstance(raw, str):
@@ -348,7 +373,9 @@ class Room:
                         decoded += self.decoder.decode(m.method, bytes(m.payload), now)
                     got = got or bool(decoded)
                     self.publish(decoded)
-                    await asyncio.sleep(0)  # the subscribers drain their queues before the next frame is read
+                    if self.loop.time() - yielded >= YIELD_S:  # a burst of buffered frames: let subscribers drain
+                        await asyncio.sleep(0)
+                        yielded = self.loop.time()
                     end = next((d for d in decoded if d.type == "room_end"), None)
                     if end is not None:
                         raise _Ended(END_ROOM, str(end.data.get("reason") or "the LIVE ended"))
