@@ -13,7 +13,8 @@ pub const MAX_TEXT: usize = 253;
 
 /// `h = 0x811C9DC4`; per byte `h = ((h XOR b) * 16777619) * 33` mod 2**32 (2.3).
 pub fn hash_state(data: &[u8]) -> u32 {
-    data.iter().fold(FNV_BASIS, |h, &b| (h ^ u32::from(b)).wrapping_mul(FNV_STEP))
+    data.iter()
+        .fold(FNV_BASIS, |h, &b| (h ^ u32::from(b)).wrapping_mul(FNV_STEP))
 }
 
 #[derive(Clone, Copy)]

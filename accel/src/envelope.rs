@@ -69,7 +69,7 @@ pub fn crypt(data: &mut [u8], key: &[u8; KEY_SIZE]) {
 
 /// Standard base64 (with `=` padding) written with `alphabet` in place of `A-Za-z0-9+/`.
 pub fn b64_into(raw: &[u8], alphabet: &[u8; 64], out: &mut String) {
-    out.reserve((raw.len() + 2) / 3 * 4);
+    out.reserve(raw.len().div_ceil(3) * 4);
     // Safety of the pushes below: every alphabet byte is ASCII (the alphabets are constants).
     let mut chunks = raw.chunks_exact(3);
     for c in &mut chunks {

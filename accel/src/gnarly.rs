@@ -32,7 +32,9 @@ fn push_record(out: &mut Vec<u8>, key: u8, v: &Val<'_>) {
 
 /// A string's first 4 bytes as a big-endian number (gnarly-532.md 1.3, "mode prefix").
 fn prefix(s: &[u8]) -> u64 {
-    s.iter().take(4).fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+    s.iter()
+        .take(4)
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
 }
 
 pub fn fold(timestamp: u32, nonce: u32) -> u32 {

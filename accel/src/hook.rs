@@ -32,7 +32,11 @@ fn has_escapes(url: &str) -> Result<bool, String> {
     for (i, &c) in b.iter().enumerate() {
         if c == b'%' {
             match escape_at(b, i) {
-                None => return Err("a '%' that is not a valid escape: the SDK hook throws (URIError)".into()),
+                None => {
+                    return Err(
+                        "a '%' that is not a valid escape: the SDK hook throws (URIError)".into(),
+                    )
+                }
                 Some(v) => high |= v >= 0x80,
             }
         }
@@ -56,30 +60,69 @@ fn has_escapes(url: &str) -> Result<bool, String> {
                 continue;
             }
             if std::str::from_utf8(&bytes).is_err() {
-                return Err(format!("malformed UTF-8 percent-escape '{}': the SDK hook throws", &url[start..i]));
+                return Err(format!(
+                    "malformed UTF-8 percent-escape '{}': the SDK hook throws",
+                    &url[start..i]
+                ));
             }
         }
     }
     Ok(true)
 }
 
-/// `encodeURI`: everything but letters, digits and `-_.~;,/?:@&=+$!*'()#` as %XX of its UTF-8 bytes.
-fn encode_uri(url: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &c in url.as_bytes() {
-        if c.is_ascii_alphanumeric() || b"-_.~;,/?:@&=+$!*'()#".contains(&c) {
-            out.push(c as char);
+/// A 256-entry table: `true` for the bytes kept as they are.
+const fn keep_table(extra: &[u8], lo: u8, hi: u8, alnum_only: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0usize;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if alnum_only {
+            b.is_ascii_alphanumeric()
         } else {
-            out.push('%');
-            out.push(HEX[(c >> 4) as usize] as char);
-            out.push(HEX[(c & 15) as usize] as char);
+            b >= lo && b <= hi
+        };
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = alnum_only;
+        i += 1;
+    }
+    t
+}
+
+/// `encodeURI` keeps letters, digits and `-_.~;,/?:@&=+$!*'()#`.
+const ENCODE_URI_KEEP: [bool; 256] = keep_table(b"-_.~;,/?:@&=+$!*'()#", 0, 0, true);
+/// The URL Standard's special-query percent-encode set, as the bytes *kept*: 0x21..0x7E but `"#'<>`.
+const QUERY_KEEP: [bool; 256] = keep_table(b"\"#'<>", 0x21, 0x7E, false);
+
+/// Append `text` with every byte not in `keep` written as %XX (upper-case hex).
+fn percent_encode(text: &[u8], keep: &[bool; 256], out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut v = Vec::with_capacity(text.len() + text.len() / 4);
+    for &c in text {
+        if keep[c as usize] {
+            v.push(c);
+        } else {
+            v.extend_from_slice(&[b'%', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
         }
     }
+    // Every byte pushed is ASCII (kept bytes are ASCII in both tables, escapes are hex).
+    out.push_str(std::str::from_utf8(&v).unwrap_or_default());
+}
+
+/// `encodeURI`: everything but letters, digits and `-_.~;,/?:@&=+$!*'()#` as %XX of its UTF-8 bytes.
+fn encode_uri(url: &str, out: &mut String) {
+    percent_encode(url.as_bytes(), &ENCODE_URI_KEEP, out);
 }
 
 /// `urllib.parse.unquote(name) == "X-Tts-Oec-Bsid"`: only ASCII bytes can decode to that ASCII name.
 fn is_oec_bsid(name: &str) -> bool {
     let b = name.as_bytes();
+    // The decoded name starts with `X`, so the text starts with `X` or an escape, and it is 14..=42 bytes.
+    if b.len() < OEC_BSID.len() || b.len() > 3 * OEC_BSID.len() || (b[0] != b'X' && b[0] != b'%') {
+        return false;
+    }
     if !b.contains(&b'%') {
         return b == OEC_BSID;
     }
@@ -120,13 +163,21 @@ pub fn hook_signed_query(url: &str, ms_token: &str) -> Result<(String, String), 
     u.push_str(ms_token);
     let q = u.find('?').unwrap_or(0);
     let mut signed = u[q + 1..].to_string();
-    let parts: Vec<&str> = signed.split('&').collect();
-    if let Some(idx) = parts.iter().rposition(|p| is_oec_bsid(p.split('=').next().unwrap_or(""))) {
-        let kept: Vec<&str> = parts
-            .iter()
+    let candidate = |p: &str| {
+        matches!(p.as_bytes().first(), Some(b'X' | b'%'))
+            && is_oec_bsid(p.split('=').next().unwrap_or(""))
+    };
+    let last = signed
+        .split('&')
+        .enumerate()
+        .filter(|(_, p)| candidate(p))
+        .last();
+    if let Some((idx, _)) = last {
+        let kept: Vec<&str> = signed
+            .split('&')
             .enumerate()
             .filter(|(i, p)| *i != idx && !p.is_empty())
-            .map(|(_, p)| *p)
+            .map(|(_, p)| p)
             .collect();
         signed = kept.join("&");
     }
@@ -141,7 +192,8 @@ pub fn prepare(
     raw_path: &str,
     raw_query: Option<&str>,
 ) -> Result<(String, String, Option<String>), String> {
-    let mut page = String::with_capacity(scheme.len() + raw_path.len() + raw_query.map_or(0, str::len) + 8);
+    let mut page =
+        String::with_capacity(scheme.len() + raw_path.len() + raw_query.map_or(0, str::len) + 8);
     page.push_str(scheme);
     page.push_str("://h");
     page.push_str(raw_path);
@@ -151,8 +203,13 @@ pub fn prepare(
         if segment.is_empty() {
             continue;
         }
-        let name = segment.split('=').next().unwrap_or("");
-        if TOKEN_PARAMS.contains(&name) {
+        let b0 = segment.as_bytes()[0];
+        let name = if matches!(b0, b'X' | b'_' | b'm') {
+            segment.split('=').next().unwrap_or("")
+        } else {
+            ""
+        };
+        if !name.is_empty() && TOKEN_PARAMS.contains(&name) {
             if name == "msToken" && ms_token.is_none() {
                 ms_token = Some(segment.get(name.len() + 1..).unwrap_or("").to_string());
             }
@@ -170,4 +227,126 @@ pub fn prepare(
         signed[..signed.len() - "&msToken=".len()].to_string()
     };
     Ok((hooked, query, ms_token))
+}
+
+/// A URL `policy.parse_url` would read the same way without a WHATWG parser: `(scheme, host, path,
+/// business query, msToken, wire query)`, or `Ok(None)` when the URL is anything but plain, and the caller
+/// takes the full path (ada_url and every check). Plain means all of: printable ASCII (space allowed after
+/// the `?`); `http://` or `https://` in lower case; a host of lower-case letter/digit/hyphen labels that is
+/// not an IPv4 number or an `xn--` label; an optional port without leading zeros; a path of characters that
+/// neither `encodeURI`, the URL Standard's path set nor Chrome change, with no `.`/`..` segment. `Err` is
+/// the hook's own error (a malformed escape), as the full path raises it.
+#[allow(clippy::type_complexity)]
+pub fn plain_url(
+    text: &str,
+) -> Result<Option<(String, String, String, String, Option<String>, String)>, String> {
+    let b = text.as_bytes();
+    let (scheme, default_port, start) = if b.starts_with(b"https://") {
+        ("https", 443u32, 8)
+    } else if b.starts_with(b"http://") {
+        ("http", 80u32, 7)
+    } else {
+        return Ok(None);
+    };
+    let qmark = text.find('?');
+    let before_query = qmark.unwrap_or(b.len());
+    if b[..before_query]
+        .iter()
+        .any(|&c| !(0x21..=0x7E).contains(&c))
+        || b[before_query..]
+            .iter()
+            .any(|&c| !(0x20..=0x7E).contains(&c))
+    {
+        return Ok(None);
+    }
+    let end = start
+        + b[start..]
+            .iter()
+            .position(|&c| matches!(c, b'/' | b'?' | b'#' | b'\\'))
+            .unwrap_or(b.len() - start);
+    if end < b.len() && b[end] == b'\\' {
+        return Ok(None);
+    }
+    let authority = &text[start..end];
+    let (hostname, port) = match authority.find(':') {
+        Some(i) => (&authority[..i], Some(&authority[i + 1..])),
+        None => (authority, None),
+    };
+    if hostname.is_empty() || hostname.len() > 253 {
+        return Ok(None);
+    }
+    let labels: Vec<&str> = hostname.split('.').collect();
+    for label in &labels {
+        let l = label.as_bytes();
+        let ok = !l.is_empty()
+            && l.len() <= 63
+            && l.iter()
+                .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+            && l[0] != b'-'
+            && l[l.len() - 1] != b'-'
+            && !label.starts_with("xn--");
+        if !ok {
+            return Ok(None);
+        }
+    }
+    let last = labels[labels.len() - 1];
+    if last.bytes().all(|c| c.is_ascii_digit()) || last.starts_with("0x") {
+        return Ok(None); // an IPv4 number to the URL Standard
+    }
+    let mut host = hostname.to_string();
+    if let Some(p) = port {
+        let pb = p.as_bytes();
+        if pb.is_empty()
+            || pb.len() > 5
+            || !pb.iter().all(u8::is_ascii_digit)
+            || (pb[0] == b'0' && pb.len() > 1)
+        {
+            return Ok(None);
+        }
+        let n: u32 = p.parse().map_err(|_| String::from("port"))?;
+        if n > 65535 {
+            return Ok(None);
+        }
+        if n != default_port {
+            host.push(':');
+            host.push_str(p);
+        }
+    }
+    let rest = &text[end..];
+    let rest = rest.split('#').next().unwrap_or("");
+    let (raw_path, raw_query) = match rest.find('?') {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    const PATH_OK: &[u8] = b"-_.~!$&'()*+,;=:@/";
+    if !raw_path
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || PATH_OK.contains(&c))
+        || raw_path.split('/').any(|s| s == "." || s == "..")
+    {
+        return Ok(None);
+    }
+    let (hooked, query, ms_token) = prepare(scheme, raw_path, raw_query)?;
+    if hooked.ends_with(' ') {
+        return Ok(None); // the URL Standard trims a trailing space off the hooked URL: the full path knows how
+    }
+    // The hooked URL is `scheme://h<path>[?<query>]`: its path is `raw_path` (nothing in it changes), its
+    // query goes on the wire with the URL Standard's special-query set percent-encoded.
+    let path = if raw_path.is_empty() {
+        "/".to_string()
+    } else {
+        raw_path.to_string()
+    };
+    let mut wire = String::new();
+    if let Some(i) = hooked.find('?') {
+        percent_encode(&hooked.as_bytes()[i + 1..], &QUERY_KEEP, &mut wire);
+    }
+    Ok(Some((
+        scheme.to_string(),
+        host,
+        path,
+        query,
+        ms_token,
+        wire,
+    )))
 }

@@ -36,10 +36,16 @@ fn data<'a>(obj: &'a PyAny, name: &str, max: usize) -> PyResult<&'a [u8]> {
     } else if let Ok(b) = obj.downcast::<PyBytes>() {
         b.as_bytes()
     } else {
-        return Err(PyTypeError::new_err(format!("{name} must be str or bytes, got {}", obj.get_type().name()?)));
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be str or bytes, got {}",
+            obj.get_type().name()?
+        )));
     };
     if b.len() > max {
-        return Err(err(format!("{name} is {} bytes, more than the {max} the compiled path takes", b.len())));
+        return Err(err(format!(
+            "{name} is {} bytes, more than the {max} the compiled path takes",
+            b.len()
+        )));
     }
     Ok(b)
 }
@@ -51,7 +57,10 @@ fn text<'a>(obj: &'a PyAny, name: &str, max: usize) -> PyResult<&'a str> {
         .map_err(|_| PyTypeError::new_err(format!("{name} must be a str")))?
         .to_str()?;
     if s.len() > max {
-        return Err(err(format!("{name} is {} bytes, more than the {max} the compiled path takes", s.len())));
+        return Err(err(format!(
+            "{name} is {} bytes, more than the {max} the compiled path takes",
+            s.len()
+        )));
     }
     Ok(s)
 }
@@ -60,7 +69,9 @@ fn text<'a>(obj: &'a PyAny, name: &str, max: usize) -> PyResult<&'a str> {
 fn ascii<'a>(obj: &'a PyAny, name: &str, max: usize) -> PyResult<&'a [u8]> {
     let b = data(obj, name, usize::MAX)?;
     if b.len() > max || !b.is_ascii() {
-        return Err(err(format!("{name} must be ASCII text of at most {max} characters")));
+        return Err(err(format!(
+            "{name} must be ASCII text of at most {max} characters"
+        )));
     }
     Ok(b)
 }
@@ -68,13 +79,20 @@ fn ascii<'a>(obj: &'a PyAny, name: &str, max: usize) -> PyResult<&'a [u8]> {
 /// An integer in `lo..=hi` (not a bool).
 fn int(obj: &PyAny, name: &str, lo: i128, hi: i128) -> PyResult<u64> {
     if obj.is_instance_of::<PyBool>()? {
-        return Err(err(format!("{name} must be an integer in {lo}..{hi}, got a bool")));
+        return Err(err(format!(
+            "{name} must be an integer in {lo}..{hi}, got a bool"
+        )));
     }
-    let v: i128 = obj
-        .extract()
-        .map_err(|_| err(format!("{name} must be an integer in {lo}..{hi}, got {}", obj.repr().map_or("?".into(), |r| r.to_string()))))?;
+    let v: i128 = obj.extract().map_err(|_| {
+        err(format!(
+            "{name} must be an integer in {lo}..{hi}, got {}",
+            obj.repr().map_or("?".into(), |r| r.to_string())
+        ))
+    })?;
     if v < lo || v > hi {
-        return Err(err(format!("{name} must be an integer in {lo}..{hi}, got {v}")));
+        return Err(err(format!(
+            "{name} must be an integer in {lo}..{hi}, got {v}"
+        )));
     }
     Ok(v as u64)
 }
@@ -92,7 +110,8 @@ fn key48(obj: &PyAny, name: &str) -> PyResult<[u8; KEY_SIZE]> {
         .downcast::<PyBytes>()
         .map_err(|_| PyTypeError::new_err(format!("{name} must be bytes")))?
         .as_bytes();
-    b.try_into().map_err(|_| err(format!("{name} must be {KEY_SIZE} bytes, got {}", b.len())))
+    b.try_into()
+        .map_err(|_| err(format!("{name} must be {KEY_SIZE} bytes, got {}", b.len())))
 }
 
 /// A record order: a permutation of `keys` given as a sequence of ints, or (X-Gnarly 5.3.2) 64 bytes of
@@ -101,14 +120,31 @@ fn order(obj: &PyAny, keys: &[u8; 16], name: &str) -> PyResult<[u8; 16]> {
     if let Ok(b) = obj.downcast::<PyBytes>() {
         let noise = b.as_bytes();
         if noise.len() != 64 {
-            return Err(err(format!("{name} noise must be 64 bytes, got {}", noise.len())));
+            return Err(err(format!(
+                "{name} noise must be 64 bytes, got {}",
+                noise.len()
+            )));
         }
         let mut idx: [usize; 16] = std::array::from_fn(|i| i);
-        idx.sort_by_key(|&i| (u32::from_be_bytes([noise[4 * i], noise[4 * i + 1], noise[4 * i + 2], noise[4 * i + 3]]), i));
+        idx.sort_by_key(|&i| {
+            (
+                u32::from_be_bytes([
+                    noise[4 * i],
+                    noise[4 * i + 1],
+                    noise[4 * i + 2],
+                    noise[4 * i + 3],
+                ]),
+                i,
+            )
+        });
         return Ok(idx.map(|i| keys[i]));
     }
     let bad = || err(format!("{name} must be a permutation of {keys:?}"));
-    let items: Vec<&PyAny> = obj.iter().map_err(|_| bad())?.collect::<PyResult<_>>().map_err(|_| bad())?;
+    let items: Vec<&PyAny> = obj
+        .iter()
+        .map_err(|_| bad())?
+        .collect::<PyResult<_>>()
+        .map_err(|_| bad())?;
     if items.len() != 16 {
         return Err(bad());
     }
@@ -166,7 +202,11 @@ fn dynosaur_532(
     let hash = |given: &PyAny, name: &str, input: &PyAny| -> PyResult<u32> {
         if given.is_none() {
             let d = data(input, name, MAX_INPUT)?;
-            Ok(if d.len() >= RELEASE_GIL_AT { py.allow_threads(|| dynosaur::hash_state(d)) } else { dynosaur::hash_state(d) })
+            Ok(if d.len() >= RELEASE_GIL_AT {
+                py.allow_threads(|| dynosaur::hash_state(d))
+            } else {
+                dynosaur::hash_state(d)
+            })
         } else {
             u32_(given, name)
         }
@@ -198,7 +238,11 @@ fn dynosaur_532(
 #[pyfunction]
 fn hash_state(py: Python<'_>, value: &PyAny) -> PyResult<u32> {
     let d = data(value, "value", MAX_INPUT)?;
-    Ok(if d.len() >= RELEASE_GIL_AT { py.allow_threads(|| dynosaur::hash_state(d)) } else { dynosaur::hash_state(d) })
+    Ok(if d.len() >= RELEASE_GIL_AT {
+        py.allow_threads(|| dynosaur::hash_state(d))
+    } else {
+        dynosaur::hash_state(d)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -226,7 +270,11 @@ fn in532<'a>(
         sequence: int(sequence, "sequence", 1, 0xFFFF)? as u16,
         env_code: u16_(env_code, "env_code")?,
         ub_code: u16_(ub_code, "ub_code")?,
-        order: if record_order.is_none() { gnarly::KEYS_532 } else { order(record_order, &gnarly::KEYS_532, "record_order")? },
+        order: if record_order.is_none() {
+            gnarly::KEYS_532
+        } else {
+            order(record_order, &gnarly::KEYS_532, "record_order")?
+        },
         sdk_version: ascii(sdk_version, "sdk_version", 0xFFFF)?,
         scm_version: ascii(scm_version, "scm_version", 0xFFFF)?,
     })
@@ -252,7 +300,17 @@ fn gnarly_532(
     scm_version: &PyAny,
 ) -> PyResult<String> {
     let i = in532(
-        sealed_query, body, user_agent, timestamp, nonce, nonce2, sequence, env_code, ub_code, record_order, sdk_version,
+        sealed_query,
+        body,
+        user_agent,
+        timestamp,
+        nonce,
+        nonce2,
+        sequence,
+        env_code,
+        ub_code,
+        record_order,
+        sdk_version,
         scm_version,
     )?;
     let key = key48(key, "key")?;
@@ -297,7 +355,15 @@ fn gnarly_513(
         env_code: u32_(env_code, "env_code")?.into(),
         sdk_version: data(sdk_version, "sdk_version", 0xFFFF)?,
         payload_version: data(payload_version, "payload_version", 0xFFFF)?,
-        order: if record_order.is_none() { gnarly::ORDER_513 } else { order(record_order, &std::array::from_fn(|k| k as u8), "record_order")? },
+        order: if record_order.is_none() {
+            gnarly::ORDER_513
+        } else {
+            order(
+                record_order,
+                &std::array::from_fn(|k| k as u8),
+                "record_order",
+            )?
+        },
     };
     let key = key48(key, "key")?;
     if i.query.len() + i.body.len() >= RELEASE_GIL_AT {
@@ -307,8 +373,12 @@ fn gnarly_513(
 }
 
 fn header4(obj: &PyAny) -> PyResult<[u8; 4]> {
-    let b = obj.downcast::<PyBytes>().map_err(|_| PyTypeError::new_err("header must be bytes"))?.as_bytes();
-    b.try_into().map_err(|_| err(format!("header must be 4 bytes, got {}", b.len())))
+    let b = obj
+        .downcast::<PyBytes>()
+        .map_err(|_| PyTypeError::new_err("header must be bytes"))?
+        .as_bytes();
+    b.try_into()
+        .map_err(|_| err(format!("header must be 4 bytes, got {}", b.len())))
 }
 
 /// X-Bogus: `xbogus.encode(query, body, user_agent, timestamp, XBogusProfile(header, canvas))`.
@@ -324,7 +394,11 @@ fn x_bogus(
     canvas: &PyAny,
 ) -> PyResult<String> {
     let q = data(query, "query", MAX_INPUT)?;
-    let b = if body.is_none() { &b""[..] } else { data(body, "body", MAX_INPUT)? };
+    let b = if body.is_none() {
+        &b""[..]
+    } else {
+        data(body, "body", MAX_INPUT)?
+    };
     let ua = ua_units(text(user_agent, "user_agent", MAX_INPUT)?);
     let ts = u32_(timestamp, "timestamp")?;
     let h = header4(header)?;
@@ -374,14 +448,41 @@ fn signature_query(url: &PyAny, tt_webid: &PyAny, uuid: &PyAny) -> PyResult<Stri
 /// `xbogus.hook_signed_query(url, ms_token)`: `(url, signed)`; ValueError where the SDK's hook throws.
 #[pyfunction]
 fn hook_signed_query(url: &PyAny, ms_token: &PyAny) -> PyResult<(String, String)> {
-    hook::hook_signed_query(text(url, "url", MAX_INPUT)?, text(ms_token, "ms_token", MAX_INPUT)?).map_err(err)
+    hook::hook_signed_query(
+        text(url, "url", MAX_INPUT)?,
+        text(ms_token, "ms_token", MAX_INPUT)?,
+    )
+    .map_err(err)
 }
 
 /// `policy.parse_url`'s query step: `(hooked URL without msToken, business query, msToken or None)`.
 #[pyfunction]
-fn prepare_query(scheme: &PyAny, raw_path: &PyAny, raw_query: &PyAny) -> PyResult<(String, String, Option<String>)> {
-    let q = if raw_query.is_none() { None } else { Some(text(raw_query, "raw_query", MAX_INPUT)?) };
-    hook::prepare(text(scheme, "scheme", 16)?, text(raw_path, "raw_path", MAX_INPUT)?, q).map_err(err)
+fn prepare_query(
+    scheme: &PyAny,
+    raw_path: &PyAny,
+    raw_query: &PyAny,
+) -> PyResult<(String, String, Option<String>)> {
+    let q = if raw_query.is_none() {
+        None
+    } else {
+        Some(text(raw_query, "raw_query", MAX_INPUT)?)
+    };
+    hook::prepare(
+        text(scheme, "scheme", 16)?,
+        text(raw_path, "raw_path", MAX_INPUT)?,
+        q,
+    )
+    .map_err(err)
+}
+
+/// `policy.parse_url` for a plain URL: `(scheme, host, path, query, msToken, wire query)`, or None when the
+/// URL needs the full reading (see `hook::plain_url`); ValueError where the SDK's hook throws.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn plain_url(
+    url: &PyAny,
+) -> PyResult<Option<(String, String, String, String, Option<String>, String)>> {
+    hook::plain_url(text(url, "url", MAX_INPUT)?).map_err(err)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -422,7 +523,11 @@ fn sign_full_532(
     let seq = int(sequence, "sequence", 1, 0xFFFF)?;
     let env = u16_(env_code, "env_code")?;
     let ub = u16_(ub_code, "ub_code")?;
-    let (nd, ng, n2) = (u32_(nonce_d, "nonce_d")?, u32_(nonce_g, "nonce_g")?, u32_(nonce2, "nonce2")?);
+    let (nd, ng, n2) = (
+        u32_(nonce_d, "nonce_d")?,
+        u32_(nonce_g, "nonce_g")?,
+        u32_(nonce2, "nonce2")?,
+    );
     let texts = (
         ascii(page, "page", m)?,
         ascii(canvas_hash, "canvas_hash", m)?,
@@ -537,7 +642,12 @@ fn sign_full_513(
         order: gnarly::ORDER_513,
     };
     let key = key48(key, "key")?;
-    let work = move || (xbogus::encode(s, b, &ua, ts, &h, c), gnarly::encode_513(&i, &key));
+    let work = move || {
+        (
+            xbogus::encode(s, b, &ua, ts, &h, c),
+            gnarly::encode_513(&i, &key),
+        )
+    };
     if s.len() + b.len() >= RELEASE_GIL_AT {
         return Ok(py.allow_threads(work));
     }
@@ -557,6 +667,7 @@ fn ttsign_accel(_py: Python<'_>, m: &PyModule) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(signature_query, m)?)?;
     m.add_function(wrap_pyfunction!(hook_signed_query, m)?)?;
     m.add_function(wrap_pyfunction!(prepare_query, m)?)?;
+    m.add_function(wrap_pyfunction!(plain_url, m)?)?;
     m.add_function(wrap_pyfunction!(sign_full_532, m)?)?;
     m.add_function(wrap_pyfunction!(sign_full_513, m)?)?;
     Ok(())

@@ -7,11 +7,13 @@ const MOD: u32 = 65521;
 const HI: u64 = 8208;
 
 fn hx(h: u32, s: &str) -> u32 {
-    s.encode_utf16().fold(h, |h, c| (h ^ u32::from(c)).wrapping_mul(65599))
+    s.encode_utf16()
+        .fold(h, |h, c| (h ^ u32::from(c)).wrapping_mul(65599))
 }
 
 fn ha(h: u32, s: &str) -> u32 {
-    s.encode_utf16().fold(h, |h, c| h.wrapping_mul(65599).wrapping_add(u32::from(c)))
+    s.encode_utf16()
+        .fold(h, |h, c| h.wrapping_mul(65599).wrapping_add(u32::from(c)))
 }
 
 fn e5(out: &mut String, x: u64) {

@@ -43,9 +43,20 @@ pub fn ua_tail(ua_units: &[u8], key: &[u8; 3]) -> u16 {
 }
 
 /// The 28-character token. `ua_units` is the UA as the SDK feeds RC4 (each UTF-16 unit's low byte).
-pub fn encode(query: &[u8], body: &[u8], ua_units: &[u8], timestamp: u32, header: &[u8; 4], canvas: u32) -> String {
+pub fn encode(
+    query: &[u8],
+    body: &[u8],
+    ua_units: &[u8],
+    timestamp: u32,
+    header: &[u8; 4],
+    canvas: u32,
+) -> String {
     let qv = tail16(query);
-    let bv = if body.is_empty() { EMPTY_BODY_TAIL } else { tail16(body) };
+    let bv = if body.is_empty() {
+        EMPTY_BODY_TAIL
+    } else {
+        tail16(body)
+    };
     let uv = ua_tail(ua_units, &[header[1], header[2], header[3]]);
     let mut plain = [0u8; 19];
     plain[..4].copy_from_slice(header);
