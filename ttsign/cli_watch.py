@@ -2,9 +2,9 @@
 
 One line per event (`[chat] @viewer (Nickname): text`), or with `--json` the relay's JSON object per line, for
 pipes (`ttsign watch someone --json | jq .data.text`). It stops when the room ends (exit 0), after `--count`
-events, or on Ctrl-C; a refusal (not LIVE, a limit, a wrong key) prints the server's message and exits 1.
-`--url` is the ttsign server (default `TTSIGN_URL` or http://127.0.0.1:8080), `--key` its API key (default
-`TTSIGN_API_KEY`).
+events, or on Ctrl-C; `--after 0` starts with the events the room has buffered. A refusal (not LIVE, a limit,
+a wrong key) prints the server's message and exits 1. `--url` is the ttsign server (default `TTSIGN_URL` or
+http://127.0.0.1:8080), `--key` its API key (default `TTSIGN_API_KEY`).
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def watch(
     count: int | None,
     raw: bool,
     streaks: bool,
+    after: int | None = None,
     out: Any = None,
 ) -> int:
     """Print `user`'s events from the relay at `url`; the process exit code."""
@@ -90,6 +91,8 @@ def watch(
 
     out = out or sys.stdout
     params = {k: "1" for k, on in (("raw", raw), ("streaks", streaks)) if on}
+    if after is not None:
+        params["after"] = str(after)
     headers = {"Accept": "text/event-stream"}
     if key:
         headers["X-Api-Key"] = key
@@ -137,10 +140,13 @@ def register(app: typer.Typer) -> None:
         count: int | None = typer.Option(None, "--count", "-n", min=1, help="stop after this many events"),
         raw: bool = typer.Option(False, "--raw", help="add each TikTok message's bytes (base64)"),
         streaks: bool = typer.Option(False, "--streaks", help="show each update of a running gift combo"),
+        after: int | None = typer.Option(
+            None, "--after", min=0, help="first the room's buffered events after this id (0: all of them)"
+        ),
     ) -> None:
         """Print a LIVE room's events as they happen, from this server's relay (Ctrl-C to stop)."""
         try:
-            code = watch(user, url=url, key=key, as_json=as_json, count=count, raw=raw, streaks=streaks)
+            code = watch(user, url=url, key=key, as_json=as_json, count=count, raw=raw, streaks=streaks, after=after)
         except KeyboardInterrupt:
             code = 0
         raise typer.Exit(code)
