@@ -72,57 +72,86 @@ pub struct In<'a> {
     pub scm_version: &'a [u8],
 }
 
-fn dec(v: u32) -> Vec<u8> {
-    v.to_string().into_bytes()
+/// One record `key || length (2, big-endian) || scrambled text` appended to `out`; returns byte 1 of the value.
+fn record_scrambled(out: &mut Vec<u8>, key: u8, text: &[u8], variant: Variant) -> u8 {
+    let at = out.len();
+    out.extend_from_slice(&[key, 0, 0]);
+    scramble(text, variant, out);
+    let len = out.len() - at - 3;
+    out[at + 1] = (len >> 8) as u8;
+    out[at + 2] = (len & 0xFF) as u8;
+    out[at + 4]
+}
+
+/// One 4-byte big-endian record; returns byte 1 of the value.
+fn record_raw(out: &mut Vec<u8>, key: u8, v: u32) -> u8 {
+    out.extend_from_slice(&[key, 0, 4]);
+    out.extend_from_slice(&v.to_be_bytes());
+    v.to_be_bytes()[1]
+}
+
+/// Decimal text of a u32 without an allocation.
+#[derive(Default)]
+struct Dec([u8; 10]);
+
+impl Dec {
+    fn fmt(&mut self, mut v: u32) -> &[u8] {
+        let mut i = self.0.len();
+        loop {
+            i -= 1;
+            self.0[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        &self.0[i..]
+    }
 }
 
 /// The 25-record plaintext (2.1-2.5). Texts must already be checked: ASCII, at most `MAX_TEXT` bytes.
 pub fn payload(i: &In<'_>) -> Vec<u8> {
     let mix = (u32::from(i.env_code) << 16) | fold(i.timestamp, i.nonce);
-    let a = Variant::A;
-    let b = Variant::B;
-    let raw = |v: u32| -> Vec<u8> { v.to_be_bytes().to_vec() };
-    let sc = |t: &[u8], v: Variant| -> Vec<u8> {
-        let mut o = Vec::with_capacity(t.len().max(4) + 2);
-        scramble(t, v, &mut o);
-        o
-    };
-    let mut values: [Vec<u8>; 25] = [
-        sc(b"0", a), // 0x20: the placeholder, replaced below (2.4)
-        sc(b"1", b),
-        sc(b"1", b),
-        sc(b"0", a),
-        sc(&dec(mix), a),
-        sc(&dec(i.counter_25), a),
-        sc(&dec(u32::from(i.env_code)), a),
-        sc(&dec(i.timestamp), a),
-        sc(i.webgl_hash, a),
-        sc(b"0", a),
-        sc(i.sdk_version, a),
-        raw(i.body_hash),
-        sc(i.canvas_hash, a),
-        sc(b"0", a),
-        raw(i.query_hash),
-        sc(&dec(i.counter_2f), a),
-        raw(i.ua_hash),
-        sc(i.scm_version, a),
-        sc(i.component_version, a),
-        sc(i.device_hash, a),
-        sc(&dec(i.nonce), a),
-        sc(i.page, a),
-        sc(&dec(u32::from(i.ub_code)), a),
-        sc(b"0", a),
-        raw(i.vm_state_hash),
-    ];
-    // 2.4: XOR of byte 1 of every value, 0x20 counted as the variant-A "0" placeholder; then variant B text.
-    let check = values.iter().fold(0u8, |c, v| c ^ v[1]);
-    values[0] = sc(check.to_string().as_bytes(), b);
-    let total: usize = values.iter().map(|v| v.len() + 3).sum();
-    let mut out = Vec::with_capacity(total);
-    for (k, v) in values.iter().enumerate() {
-        out.extend_from_slice(&[0x20 + k as u8, (v.len() >> 8) as u8, (v.len() & 0xFF) as u8]);
-        out.extend_from_slice(v);
-    }
+    let (a, b) = (Variant::A, Variant::B);
+    let mut n = Dec::default();
+    let texts = i.page.len()
+        + i.canvas_hash.len()
+        + i.webgl_hash.len()
+        + i.component_version.len()
+        + i.device_hash.len();
+    // Records 0x21..0x38 first; 0x20 (the checksum of 2.4) goes in front once they are known.
+    let mut rest = Vec::with_capacity(320 + texts);
+    let mut placeholder = Vec::with_capacity(6);
+    scramble(b"0", a, &mut placeholder); // 2.4 step 1: 0x20 counts as the variant-A "0"
+    let mut check = placeholder[1];
+    let r = &mut rest;
+    check ^= record_scrambled(r, 0x21, b"1", b);
+    check ^= record_scrambled(r, 0x22, b"1", b);
+    check ^= record_scrambled(r, 0x23, b"0", a);
+    check ^= record_scrambled(r, 0x24, n.fmt(mix), a);
+    check ^= record_scrambled(r, 0x25, n.fmt(i.counter_25), a);
+    check ^= record_scrambled(r, 0x26, n.fmt(u32::from(i.env_code)), a);
+    check ^= record_scrambled(r, 0x27, n.fmt(i.timestamp), a);
+    check ^= record_scrambled(r, 0x28, i.webgl_hash, a);
+    check ^= record_scrambled(r, 0x29, b"0", a);
+    check ^= record_scrambled(r, 0x2A, i.sdk_version, a);
+    check ^= record_raw(r, 0x2B, i.body_hash);
+    check ^= record_scrambled(r, 0x2C, i.canvas_hash, a);
+    check ^= record_scrambled(r, 0x2D, b"0", a);
+    check ^= record_raw(r, 0x2E, i.query_hash);
+    check ^= record_scrambled(r, 0x2F, n.fmt(i.counter_2f), a);
+    check ^= record_raw(r, 0x30, i.ua_hash);
+    check ^= record_scrambled(r, 0x31, i.scm_version, a);
+    check ^= record_scrambled(r, 0x32, i.component_version, a);
+    check ^= record_scrambled(r, 0x33, i.device_hash, a);
+    check ^= record_scrambled(r, 0x34, n.fmt(i.nonce), a);
+    check ^= record_scrambled(r, 0x35, i.page, a);
+    check ^= record_scrambled(r, 0x36, n.fmt(u32::from(i.ub_code)), a);
+    check ^= record_scrambled(r, 0x37, b"0", a);
+    check ^= record_raw(r, 0x38, i.vm_state_hash);
+    let mut out = Vec::with_capacity(rest.len() + 9);
+    record_scrambled(&mut out, 0x20, n.fmt(u32::from(check)), b); // 2.4 step 3: its decimal text, variant B
+    out.extend_from_slice(&rest);
     out
 }
 

@@ -83,12 +83,16 @@ fn int(obj: &PyAny, name: &str, lo: i128, hi: i128) -> PyResult<u64> {
             "{name} must be an integer in {lo}..{hi}, got a bool"
         )));
     }
-    let v: i128 = obj.extract().map_err(|_| {
-        err(format!(
-            "{name} must be an integer in {lo}..{hi}, got {}",
-            obj.repr().map_or("?".into(), |r| r.to_string())
-        ))
-    })?;
+    // i64 first: the common case, and far cheaper to read than i128.
+    let v: i128 = match obj.extract::<i64>() {
+        Ok(v) => i128::from(v),
+        Err(_) => obj.extract::<i128>().map_err(|_| {
+            err(format!(
+                "{name} must be an integer in {lo}..{hi}, got {}",
+                obj.repr().map_or("?".into(), |r| r.to_string())
+            ))
+        })?,
+    };
     if v < lo || v > hi {
         return Err(err(format!(
             "{name} must be an integer in {lo}..{hi}, got {v}"

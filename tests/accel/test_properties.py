@@ -15,6 +15,7 @@ from ttsign.algorithms import signature, xbogus
 from ttsign.algorithms.payloads import dynosaur532, gnarly532
 from ttsign.signing import accel
 from ttsign.signing.policy import PolicyError, parse_url
+from ttsign.signing.policy import wire_safe as policy_wire_safe
 from ttsign.signing.signer import Signer, SignerOptions
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -279,3 +280,22 @@ def test_a_system_random_signer_reads_one_key_per_token_on_the_compiled_path(com
     orders = {gnarly532.decode(signer.sign("https://www.tiktok.com/api/x/").tokens["X-Gnarly"]).record_order
               for _ in range(8)}  # fmt: skip
     assert len(orders) > 1
+
+
+@FAST
+@given(urls, st.text(max_size=20))
+def test_the_url_shortcut_is_what_the_whatwg_serializer_gives(process_path: None, url: str, token: str) -> None:
+    """`url_with` skips re-serialising a wire-safe tail (the signer's tokens and msToken): same URL as ada's."""
+    import ada_url
+
+    try:
+        parsed = parse_url(url)
+    except PolicyError:
+        return
+    signed = (parsed.query + "&" if parsed.query else "") + f"X-Dynosaur=Mab-/=&msToken={token}&X-Bogus=1"
+    got = parsed.url_with(signed)
+    wire = parsed.query if parsed.wire_query is None else parsed.wire_query
+    sent = wire + signed[len(parsed.query) :] if parsed.query else (wire + "&" + signed if wire else signed)
+    assert got == ada_url.URL(f"{parsed.base}?{sent}").href
+    if policy_wire_safe(token):
+        assert parsed.url_with(signed, tail_safe=True) == got

@@ -143,11 +143,12 @@ class ParsedURL:
     def base(self) -> str:
         return f"{self.scheme}://{self.host}{self.path}"
 
-    def url_with(self, signed: str) -> str:
+    def url_with(self, signed: str, *, tail_safe: bool = False) -> str:
         """The URL a browser sends for the signed string `signed` (`query`, then ``&``-joined token params).
 
         The business query is replaced by its wire form and the token params are serialized as the
-        browser serializes them (they are plain ASCII, so normally unchanged).
+        browser serializes them (they are plain ASCII, so normally unchanged). `tail_safe`: the caller knows
+        every token param is `wire_safe` (the signer's own tokens and a wire-safe msToken), so none is checked.
         """
         wire = self.query if self.wire_query is None else self.wire_query
         if self.query:
@@ -159,11 +160,17 @@ class ParsedURL:
         sent = wire + tail if wire else tail[1:]
         if not sent:
             return self.base
-        if _WIRE_SAFE.fullmatch(tail):  # the wire query is the serializer's own output: only the tail can change
+        # The wire query is the serializer's own output: only the tail can change.
+        if tail_safe or _WIRE_SAFE.fullmatch(tail):
             return f"{self.base}?{sent}"
         # ada serializes the query as a browser does; the base is already canonical, so it is unchanged.
         sent = sent.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         return ada_url.URL(f"{self.base}?{sent}").href
+
+
+def wire_safe(text: str) -> bool:
+    """Whether the WHATWG serializer leaves `text` unchanged in a query (printable ASCII but ``"#'<>`` and space)."""
+    return _WIRE_SAFE.fullmatch(text) is not None
 
 
 def _why_unparsable(text: str) -> str:
