@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from ttsign.algorithms import xbogus
@@ -43,14 +43,6 @@ class SignedRequest:
     warnings: tuple[str, ...] = ()
     timestamp: int = 0
 
-    @classmethod
-    def _made(cls, *values: Any) -> SignedRequest:
-        """An instance from the field values in order, without the frozen `__init__`'s per-field `__setattr__`
-        (a third of the Python shell around a compiled sign); `Signer.sign` passes every field."""
-        obj = object.__new__(cls)
-        obj.__dict__.update(zip(_FIELDS, values, strict=True))
-        return obj
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "signed_url": self.url,
@@ -64,9 +56,6 @@ class SignedRequest:
             "timestamp": self.timestamp,
             "warnings": list(self.warnings),
         }
-
-
-_FIELDS = tuple(f.name for f in fields(SignedRequest))
 
 
 @dataclass
@@ -205,10 +194,19 @@ class Signer:
             headers["Referer"] = "https://www.tiktok.com/"
         # The token alphabets are wire-safe, so only the caller's msToken can make the browser re-encode the tail.
         url = parsed.url_with(suffix, tail_safe=wire_safe(token))
-        return SignedRequest._made(
-            url, method, body_bytes, ua, chosen, tokens, headers, preset, signed,
-            _warnings(parsed.query, parsed.path, chosen, token, ua, preset), ts,
-        )  # fmt: skip
+        return SignedRequest(
+            url=url,
+            method=method,
+            body=body_bytes,
+            user_agent=ua,
+            product=chosen,
+            tokens=tokens,
+            headers=headers,
+            navigator=preset,
+            signed_query=signed,
+            warnings=_warnings(parsed.query, parsed.path, chosen, token, ua, preset),
+            timestamp=ts,
+        )
 
     def _xbogus(self, signed: str, body: bytes, ua: str, ts: int, preset: BrowserPreset) -> str:
         fast = self.accel
