@@ -137,6 +137,9 @@ class ProviderChain:
         ]
         self._slot_by_name = {slot.name: slot for slot in self._slots}
         self.breakers = {slot.name: slot.breaker for slot in self._slots}
+        self.configured = [slot.name for slot in self._slots]
+        self.demoted: dict[str, str | None] = {}
+        """Providers moved down by `demote` (name -> the provider it now follows; None: last)."""
         self.companions: list[Any] = []
         """Objects started after the providers and closed before them (`start()`, `close()`): the shared
         breaker state (`ttsign.store.breakers`)."""
@@ -272,6 +275,37 @@ class ProviderChain:
         self.events.call(slot.name, "failed", kind, time.perf_counter() - started)
         failures.append((slot.name, kind, message))
         return None
+
+    # -- order: the automatic response (ttsign.monitor.mitigation) -----------------------------
+    def order(self) -> list[str]:
+        """The providers' names in the order the chain tries them now."""
+        return [slot.name for slot in self._slots]
+
+    def demote(self, name: str, behind: str | None = None) -> bool:
+        """Try `name` just after `behind` (default: after every other provider) until `restore(name)`.
+        True when the order changed. Calls already running keep the order they started with."""
+        if name not in self._slot_by_name or (behind is not None and behind not in self._slot_by_name):
+            raise UnknownProvider(f"provider {behind if name in self._slot_by_name else name!r} is not configured")
+        self.demoted[name] = behind
+        return self._reorder()
+
+    def restore(self, name: str) -> bool:
+        """Undo `demote(name)`: back to its `TTSIGN_PROVIDERS` place. True when the order changed."""
+        self.demoted.pop(name, None)
+        return self._reorder()
+
+    def _reorder(self) -> bool:
+        order = sorted(self._slot_by_name.values(), key=lambda slot: self.configured.index(slot.name))
+        for name, behind in self.demoted.items():
+            slot = self._slot_by_name[name]
+            order.remove(slot)
+            at = len(order) if behind is None or behind == name else order.index(self._slot_by_name[behind]) + 1
+            order.insert(at, slot)
+        changed = [slot.name for slot in order] != self.order()
+        for i, slot in enumerate(order):
+            slot.index = i
+        self._slots = order  # a new list: a call iterating the old one finishes with it
+        return changed
 
     # -- reading ------------------------------------------------------------------------------
     def describe(self) -> list[dict[str, Any]]:

@@ -329,6 +329,11 @@ class HealthTracker:
             "counts": _request_counts(),
             "components": components,
         }
+        flag = getattr(svc, "maintenance", None)
+        if flag is not None:  # maintenance mode: shown, not a health state (the signing routes answer 503)
+            body["maintenance"] = flag.describe()
+            if flag.current.enabled:
+                reasons.append(f"maintenance mode on ({flag.current.by}): signing and connect routes answer 503")
         return HTTP_STATUS[status], body
 
     def _store(self, reasons: list[str]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from ttsign.server.limits import RateLimiter
 from ttsign.server.pipeline.access_log import AccessLog
 from ttsign.server.pipeline.api_key_auth import ApiKeyAuth
 from ttsign.server.pipeline.asgi import PathSet
+from ttsign.server.pipeline.maintenance import Maintenance, app_flag
 from ttsign.server.pipeline.rate_limit import RateLimit
 from ttsign.server.pipeline.request_id import RequestId
 from ttsign.server.pipeline.size_limit import SizeLimit
@@ -35,6 +36,7 @@ PUBLIC_PATHS = frozenset(
     {"/", "/health", "/livez", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
 )
 PUBLIC_PREFIX = "/docs/assets/"  # the docs pages' scripts and styles, served from the package
+ADMIN_PREFIX = "/v1/admin/"  # no API key: the admin routes take an admin key (TTSIGN_ADMIN_KEYS), never open
 UNMETERED_PATHS = frozenset({"/webcast/rate_limits", "/accounts/me/rate_limits"})
 SIGNING_PATHS = frozenset(
     {"/signature", "/sign", "/webcast/sign_url", "/tiktok/sign_url", "/v1/sign", "/v1/decode"}
@@ -80,11 +82,12 @@ def install_pipeline(
     """Add the middlewares to `app`. Starlette wraps the last one added outermost, so they go in innermost
     first; the request meets them in the reverse of this order."""
     app.add_middleware(RateLimit, limiter=limiter, unmetered=unmetered_paths(settings, keys))
+    app.add_middleware(Maintenance, paths=SIGNING_PATHS, flag=app_flag(app))  # 503 while maintenance mode is on
     app.add_middleware(
         ApiKeyAuth,
         keys=KeyRing(keys),
         throttle=AuthThrottle(limiter.store, settings.auth_failures_per_minute, limiter.clock),
-        public=PathSet(PUBLIC_PATHS, (PUBLIC_PREFIX,)),
+        public=PathSet(PUBLIC_PATHS, (PUBLIC_PREFIX, ADMIN_PREFIX)),  # admin routes check their own key
     )
     app.add_middleware(
         SizeLimit,

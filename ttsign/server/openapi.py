@@ -97,6 +97,8 @@ SWAGGER_UI: dict[str, Any] = {"validatorUrl": None, "persistAuthorization": True
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key", "description": "what both clients send"},
     "Bearer": {"type": "http", "scheme": "bearer", "description": "the same key as `Authorization: Bearer KEY`"},
+    "AdminKey": {"type": "apiKey", "in": "header", "name": "X-Admin-Key", "description": "TTSIGN_ADMIN_KEYS"},
+    "AdminBearer": {"type": "http", "scheme": "bearer", "description": "an admin key as `Authorization: Bearer KEY`"},
 }
 KEY_REQUIRED: list[dict[str, list[str]]] = [{"ApiKey": []}, {"Bearer": []}]
 """Either scheme (when the server has keys; open mode on loopback takes none)."""
@@ -118,7 +120,7 @@ def install(app: FastAPI) -> None:
             for path, operations in schema.get("paths", {}).items():
                 if path not in PUBLIC_PATHS:
                     for operation in operations.values():
-                        operation["security"] = KEY_REQUIRED
+                        operation.setdefault("security", KEY_REQUIRED)  # the admin routes declare their own
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -206,7 +208,7 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
         "description": "Missing or wrong API key (when the server has keys)",
         "headers": {"WWW-Authenticate": _header("the schemes to authenticate with", required=True)},
     },
-    403: {"description": "A URL on a host ttsign does not sign"},
+    403: {"description": "A URL on a host ttsign does not sign, or admin routes off (no TTSIGN_ADMIN_KEYS)"},
     404: {"description": "No such TikTok user or room, or an id that matches no route"},
     408: {
         "description": "The request head or body did not arrive in time (TTSIGN_HEADER_TIMEOUT, TTSIGN_BODY_TIMEOUT)"
@@ -231,7 +233,7 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
     502: {"description": "TikTok failed or answered something unusable"},
     503: {
         "description": "No TikTok identity available yet, TikTok rate limiting this server, live connect not "
-        "configured, or the server at its connection cap or shutting down",
+        "configured, the server at its connection cap or shutting down, or maintenance mode (signing and connects)",
         "headers": {"Retry-After": _header("seconds to wait, when known", schema=_INT)},
     },
     504: {"description": "TikTok did not answer within TTSIGN_UPSTREAM_TIMEOUT"},
