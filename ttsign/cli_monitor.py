@@ -93,10 +93,18 @@ def _simulate(kind: str, settings: Any) -> int:
             raise
         typer.echo("error: --simulate is not available in this build (ttsign.monitor.simulate is missing)", err=True)
         return 2
-    out = simulate.run(kind, settings)
-    if asyncio.iscoroutine(out):
-        out = asyncio.run(out)
-    return out if isinstance(out, int) else 0
+    kinds = getattr(simulate, "KINDS", None)
+    if kinds is not None and kind not in kinds:
+        typer.echo(f"error: --simulate {kind[:40]!r} is not a kind: use one of {', '.join(kinds)}", err=True)
+        return 2
+    try:
+        out = simulate.run(kind, settings)
+        if asyncio.iscoroutine(out):
+            out = asyncio.run(out)
+    except getattr(simulate, "SimulationError", ()) as exc:  # could not run: one line
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    return out if isinstance(out, int) else (0 if getattr(out, "ok", True) else 1)  # a Timeline: 1 if incomplete
 
 
 def register(app: typer.Typer) -> None:
