@@ -1,12 +1,13 @@
 """`/status` in headless Chromium (Debian's `/usr/bin/chromium`, driven by playwright; never a browser
 download), against a ttsign server with keys whose upstream is the offline fake TikTok, in the states an
-operator meets: healthy, drift, maintenance, and on a phone.
+operator meets: healthy, drift, maintenance, on a phone, in dark mode.
 
 The browser opens `/status?api_key=KEY` as a person would (a browser cannot send `X-Api-Key`): the 303
 moves the key into a cookie and every later load, the page's own refreshes included, rides on it. The
 monitor's memory (`services.monitor`, a `MonitorState`) is filled in directly; maintenance goes through
-`POST /v1/admin/maintenance` when the server has that route (else through a stand-in flag). Every request
-the page makes is recorded; one off the ttsign origin fails the test.
+`POST /v1/admin/maintenance` with an admin key (a build without that route: the flag's own `set` on the
+server's loop, or a stand-in flag where there is none). Every request the page makes is recorded; one off
+the ttsign origin fails the test.
 
 Screenshots are saved to `.artifacts/status/` at the repository root (gitignored), one per state, with
 stable names: `healthy.png`, `drift.png`, `maintenance.png`, `phone.png`, `dark.png`.
@@ -161,8 +162,7 @@ def maintenance(srv: ServerThread, enabled: bool) -> None:
     """Switch maintenance: the admin route when the build has it, else the flag itself on the server's loop,
     else (no flag in this build) a stand-in."""
     flag = services(srv).maintenance
-    routes = {getattr(r, "path", "") for r in srv.server.config.app.routes}
-    if "/v1/admin/maintenance" in routes and flag is not None:
+    if "/v1/admin/maintenance" in srv.server.config.app.openapi()["paths"] and flag is not None:
         body = {"enabled": enabled, "message": MESSAGE}
         assert call(srv, "/v1/admin/maintenance", body, {"X-Admin-Key": ADMIN_KEY}) == 200
     elif callable(getattr(flag, "set", None)) and not isinstance(flag, StandInFlag):

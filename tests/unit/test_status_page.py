@@ -173,7 +173,7 @@ def test_hostile_text_is_escaped_everywhere() -> None:
         providers=[
             {"name": HOSTILE, "status": "down", "breaker": HOSTILE, "last_error": {"kind": HOSTILE, "message": HOSTILE}}
         ],
-        maintenance={"enabled": True, "message": HOSTILE, "since": NOW, "by": HOSTILE},
+        maintenance={"enabled": True, "message": HOSTILE, "since": NOW, "by": HOSTILE, "reason": HOSTILE},
         alerts={HOSTILE: HOSTILE},
         sdk={"seen": {"version": HOSTILE}, "pinned": {"version": "1"}},
         rate={"caller": HOSTILE, "windows": []},
@@ -188,7 +188,7 @@ def test_hostile_text_is_escaped_everywhere() -> None:
         "div", "ul", "li", "p", "table", "tr", "th", "td", "code", "b", "br", "svg", "rect", "i",
     }  # fmt: skip
     assert not any(name.startswith("on") for _, attrs in doc.tags for name in attrs)
-    assert "".join(doc.text).count(HOSTILE) >= 8  # shown as text, where it was given
+    assert "".join(doc.text).count(HOSTILE) >= 9  # shown as text, where it was given
 
 
 def test_missing_and_failed_parts_render() -> None:
@@ -367,3 +367,14 @@ def test_the_page_key_never_reaches_a_log_line(keyed: TestClient, capsys: pytest
     lines = out.out + out.err
     assert '"route": "/status"' in lines and "api_key=***" in lines
     assert KEY not in lines
+
+
+def test_over_https_the_cookie_is_secure() -> None:
+    with TestClient(create_app(make_settings(api_keys=KEY)), base_url="https://testserver") as client:
+        r = client.get("/status", params={"api_key": KEY}, follow_redirects=False)
+    assert r.status_code == 303 and "Secure" in r.headers["set-cookie"]
+    with TestClient(
+        create_app(make_settings(api_keys=KEY))
+    ) as client:  # plain http: no Secure (it would keep the cookie off http)
+        r = client.get("/status", params={"api_key": KEY}, follow_redirects=False)
+    assert "Secure" not in r.headers["set-cookie"]

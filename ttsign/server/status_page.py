@@ -365,6 +365,8 @@ def maintenance_section(part: Any, now: float) -> str:
     pairs = [("message", e(part.get("message"))), ("since", e(clock(part.get("since"), now)))]
     if part.get("by"):
         pairs.append(("by", e(part["by"])))
+    if part.get("reason"):
+        pairs.append(("reason", e(part["reason"])))
     body = f"<p>{badge('on')} signing and connect routes answer 503</p>" + kv(pairs)
     return section("maintenance", "Maintenance", "on", body)
 
