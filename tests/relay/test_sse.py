@@ -160,3 +160,21 @@ async def test_relay_metrics_count_rooms_subscribers_and_events(relay_server: Ca
     assert value(text, "ttsign_relay_rooms") == 1
     assert "ttsign_relay_upstream_reconnects_total" in text and "ttsign_relay_dropped_events_total" in text
     assert json.loads((await httpx.AsyncClient().get(f"{srv.url}/health")).text)["status"]
+
+
+async def test_the_fake_takes_scripted_frames_over_http_too(
+    relay_server: Callable[..., ServerThread], fake: FakeTikTok
+) -> None:
+    srv = relay_server()
+    async with httpx.AsyncClient(timeout=5) as c:
+        await sse_events(c, f"{srv.url}/v1/rooms/{FAKE_USER}/events", 6)
+        frame = base64.b64encode(frames.msg([frames.chat("over http")])).decode()
+        pushed = await c.post(f"{fake.base_url}/__rooms/{FAKE_ROOM_ID}/push", json={"frames": [frame]})
+        assert pushed.json() == {"ok": True, "sockets": 1}
+        for _ in range(100):
+            events = (await c.get(f"{srv.url}/v1/rooms/{FAKE_USER}/events?after=6")).json()["events"]
+            if events:
+                break
+            await asyncio.sleep(0.02)
+        assert (await c.post(f"{fake.base_url}/__rooms/{FAKE_ROOM_ID}/push", json={})).status_code == 400
+    assert [e["data"]["text"] for e in events] == ["over http"]
