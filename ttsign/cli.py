@@ -99,6 +99,7 @@ def serve(
     workers: int | None = typer.Option(None, help="worker processes"),
 ) -> None:
     """Start the HTTP server."""
+    from ttsign.monitor.alerts import check_urls as check_alert_urls
     from ttsign.providers.base import ProviderError
     from ttsign.server.app import make_chain, make_signer, make_store
     from ttsign.server.auth import is_loopback
@@ -129,6 +130,7 @@ def serve(
         parse_trusted_proxies(s.trusted_proxies)
         ensure_descriptors(TransportLimits.from_settings(s))
         make_chain(s, make_signer(s))  # TTSIGN_PROVIDERS & co.; the browser without its extra or Chromium
+        check_alert_urls(s.alert_urls)  # TTSIGN_ALERT_URLS: a bad entry named by position and scheme, never echoed
     except (ValueError, ProviderError) as exc:
         raise _fail(str(exc)) from None
     run_server(s, host=bind, port=port or s.port, workers=workers or s.workers)

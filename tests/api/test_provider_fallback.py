@@ -255,6 +255,7 @@ def test_every_breaker_open_is_health_down() -> None:
         remote_url="http://127.0.0.1:9",
         breaker_failures=1,
         breaker_cooldown_s=30.0,
+        monitor_outage_maintenance=False,  # the breakers' story: no automatic maintenance in front of them
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         assert c.get("/health").json()["status"] == "ok"
