@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import random
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,6 +24,13 @@ from ttsign.server.app import create_app
 from ttsign.store.fallback import FallbackRateStore
 from ttsign.store.lease import LocalLease, RedisLease
 from ttsign.store.redis import RedisRateStore
+
+
+async def until(ok: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
 
 
 def test_install_without_an_interval_only_builds_the_state() -> None:
@@ -81,7 +89,7 @@ async def test_a_failing_cycle_does_not_stop_the_loop() -> None:
         SimpleNamespace(monitor=MonitorState()), 0.05, lease=LocalLease("m"), first_delay_s=0.0, run=flaky
     )
     await loop.start()
-    await asyncio.sleep(0.4)
+    await until(lambda: loop.cycles >= 2)
     await loop.close()
     assert loop.errors == 1 and loop.cycles >= 2
 
@@ -94,21 +102,21 @@ async def test_with_redis_one_instance_runs_cycles_and_another_takes_over(redis:
             ran[name] += 1
 
         store = FallbackRateStore(RedisRateStore(redis.url, prefix="mst:", timeout_s=0.2), retry_min_s=0.1)
-        lease = RedisLease(store, service.LEASE_NAME, ttl_s=0.5)
+        lease = RedisLease(store, service.LEASE_NAME, ttl_s=2.0)  # renewed every 0.05 s: a loaded machine keeps it
         return service.MonitorLoop(
             SimpleNamespace(monitor=MonitorState()), 0.05, lease=lease, first_delay_s=0.0, tick_s=0.05, run=count
         )
 
     a, b = instance("a"), instance("b")
     await a.start()
-    await asyncio.sleep(0.2)
+    await until(lambda: ran["a"] >= 1)
     await b.start()
-    await asyncio.sleep(0.5)
-    assert ran["a"] >= 3 and ran["b"] == 0  # one holder
+    await until(lambda: ran["a"] >= 6)
+    assert ran["b"] == 0  # one holder
     assert a.services.monitor.running is True and b.services.monitor.running is False
     await a.close()  # the holder stops (and releases): b takes over
-    await asyncio.sleep(0.4)
     try:
-        assert ran["b"] >= 2 and b.services.monitor.running is True
+        await until(lambda: ran["b"] >= 2)
+        assert b.services.monitor.running is True
     finally:
         await b.close()
