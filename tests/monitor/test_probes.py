@@ -159,7 +159,7 @@ async def test_a_socket_that_never_answers_is_a_timeout(fake: FakeTikTok, close_
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        h = await make(fake, close_later, ws_url=f"ws://127.0.0.1:{port}/ws", upstream_timeout_s=0.3)
+        h = await make(fake, close_later, ws_url=f"ws://127.0.0.1:{port}/ws", upstream_timeout_s=1.0)
         result = await probes.check(h)
     finally:
         server.close()

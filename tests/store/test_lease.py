@@ -47,11 +47,11 @@ async def test_one_holder_at_a_time(redis: RedisServer, leases: Callable[..., Re
 async def test_a_holder_that_stops_renewing_is_taken_over(
     redis: RedisServer, leases: Callable[..., RedisLease]
 ) -> None:
-    a, b = leases(redis.url), leases(redis.url)
+    a, b = leases(redis.url, ttl_s=1.0), leases(redis.url, ttl_s=1.0)
     assert await a.acquire()
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.2)
     assert await a.acquire() and not await b.acquire()  # renewed within its TTL: still a's
-    await asyncio.sleep(0.8)  # a stopped renewing (died, hung)
+    await asyncio.sleep(1.2)  # a stopped renewing (died, hung)
     assert await b.acquire() is True and b.taken == 1
     assert await a.acquire() is False and a.held is False
 
