@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 
 from ttsign.api_keys import ApiKeys
 from ttsign.config import Settings
+from ttsign.relay.tokens import RoomTokens
 from ttsign.server.auth import KeyRing, key_id
 from ttsign.server.auth_throttle import AuthThrottle
 from ttsign.server.limits import RateLimiter
@@ -88,6 +89,7 @@ def install_pipeline(
         keys=KeyRing(keys),
         throttle=AuthThrottle(limiter.store, settings.auth_failures_per_minute, limiter.clock),
         public=PathSet(PUBLIC_PATHS, (PUBLIC_PREFIX, ADMIN_PREFIX)),  # admin routes check their own key
+        tokens=RoomTokens.from_settings(settings),  # ?token= on the relay paths (issue 12)
     )
     app.add_middleware(
         SizeLimit,
