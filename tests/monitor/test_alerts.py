@@ -372,3 +372,40 @@ def test_serve_refuses_a_bad_alert_url_in_one_line_without_echoing_it(monkeypatc
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: TTSIGN_ALERT_URLS: entry 2 (slakc://...)"), r.stderr
     assert SINK_TOKEN not in r.stderr + r.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets", "shown"),
+    [
+        (
+            "slack://T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx/#ops",
+            ["T0AAAAAAA", "abcdefghijklmnopqrstuvwx"],
+            "slack://T...A",
+        ),
+        (
+            "discord://1234567890/AbCdEfGhIjKlMnOpQrStUvWxYz",
+            ["1234567890", "AbCdEfGhIjKlMnOpQrStUvWxYz"],
+            "discord://1...0",
+        ),
+        (
+            "tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-1001234567890",
+            ["AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "123456789"],
+            "tgram://1...w",
+        ),
+        (
+            "mailtos://alerts:app-password@smtp.example.com?to=ops@example.com",
+            ["app-password"],
+            "mailtos://smtp.example.com",
+        ),
+        (
+            "jsons://hooks.example.com/ttsign/hook-secret-0123456789",
+            ["hook-secret-0123456789"],
+            "jsons://hooks.example.com",
+        ),
+    ],
+)
+def test_a_sink_is_shown_as_scheme_and_host_without_its_tokens(url: str, secrets: list[str], shown: str) -> None:
+    described = Alerter([url]).describe()
+    assert described["sinks"] == [shown]
+    for secret in secrets:
+        assert secret not in repr(described)
