@@ -409,3 +409,21 @@ def test_a_sink_is_shown_as_scheme_and_host_without_its_tokens(url: str, secrets
     assert described["sinks"] == [shown]
     for secret in secrets:
         assert secret not in repr(described)
+
+
+async def test_a_full_queue_drops_its_oldest_waiting_alert_and_counts_it() -> None:
+    with Webhook(mode="hang") as hanging:
+        alerter = Alerter([hanging.url()], queue_size=3, timeout_s=5.0, attempts=1, drain_s=0.1)
+        bus = await wired(alerter)
+        for i in range(6):
+            await bus.emit(Event(kind="probe_failure", key=f"probe:{i}", severity="medium", title=f"probe {i}"))
+            await asyncio.sleep(0.02)  # the first one is being sent (to a sink that never answers)
+        sink = alerter.sinks[0]
+        assert sink.busy and [m.title for m in sink.queue] == [
+            "ttsign MEDIUM: probe 0",  # in flight: kept
+            "ttsign MEDIUM: probe 4",
+            "ttsign MEDIUM: probe 5",
+        ]
+        assert alerter.describe()["failed"] == 3 and "queue full" in alerter.describe()["last_error"]
+        await alerter.close()
+        assert alerter.describe()["failed"] == 6  # the three left at shutdown counted too

@@ -391,8 +391,8 @@ class Alerter:
     def _dispatch(self, message: fmt.Message) -> None:
         self.alerts += 1
         for sink in self.sinks:
-            if len(sink.queue) >= self.queue_size:
-                sink.queue.popleft()
+            if len(sink.queue) >= self.queue_size:  # the oldest waiting one goes (not the one being sent)
+                del sink.queue[1 if sink.busy and len(sink.queue) > 1 else 0]
                 self._failure(sink, "queue full: the oldest waiting alert was dropped")
             sink.queue.append(message)
             sink.wake.set()
