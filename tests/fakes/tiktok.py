@@ -56,6 +56,7 @@ from urllib.parse import quote, unquote
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes import sdk_site
 from tests.fakes.background import BackgroundServer
 from tests.fakes.frames import RoomPusher
 from ttsign.algorithms import signature
@@ -151,6 +152,7 @@ class FakeConfig:
     * ``ws_requires``: the socket signature an upgrade must carry, ``none`` (default), ``x-bogus``
       (the page's 16-character frontierSign X-Bogus, ``ttsign.signing.ws``) or ``x-gnarly`` (an X-Gnarly
       5.3.2 over the query before it, fresh); otherwise refused like TikTok, ``illegal secret key``.
+    * ``page_*``: the live page's SDK script and socket facts (``tests.fakes.sdk_site``).
     """
 
     down: int = 0
@@ -166,6 +168,12 @@ class FakeConfig:
     cookie_domain: str = ""
     close_reason: str = ""
     ws_requires: str = "none"
+    page_sdk_name: str = sdk_site.DEFAULT_SDK_NAME
+    page_sdk_script: str = ""
+    page_ws_url: str = ""
+    page_ws_query: list[str] = field(default_factory=list)
+    page_ws_signed: list[str] = field(default_factory=list)
+    page_cookies: list[str] = field(default_factory=list)
 
     def update(self, **kw: Any) -> None:
         """Set the named fields; unknown names or wrong types raise ``ValueError``."""
@@ -434,10 +442,11 @@ class _Fake:
 
     async def live_page(self, request: web.Request) -> web.Response:
         """``GET /live`` (also ``/`` and ``/explore``): an HTML page that sets identity cookies."""
-        html = "<!DOCTYPE html><html><head><title>TikTok LIVE</title></head><body><div id=app></div></body></html>"
+        html = sdk_site.page_html(self.config)
         resp = web.Response(text=html, content_type="text/html")
         self.set_identity_cookies(resp)
         self.set_ms_token(resp)
+        sdk_site.set_page_cookies(resp, self.config)
         return resp
 
     # ---- rooms --------------------------------------------------------------------------------
@@ -901,6 +910,7 @@ def create_app(fake: _Fake | None = None) -> web.Application:
     r.add_get("/webcast/im/fetch/", fake.im_fetch)
     r.add_get(WS_PATH, fake.push_socket)
     r.add_get(WS_PATH.rstrip("/"), fake.push_socket)
+    r.add_get(sdk_site.ROUTE, sdk_site.script_handler(fake))
     r.add_get("/__state", fake.get_state)
     r.add_post("/__reset", fake.post_reset)
     r.add_get("/__config", fake.config_route)
