@@ -517,6 +517,8 @@ for target in (
 add(Case("landing-POST", "POST", "/", 405, b"{}", JSON, "method"))  # `/` is the landing page (GET only)
 add(Case("docs-asset-unknown", "GET", "/docs/assets/nope.js", 404, word="route"))
 add(Case("docs-asset-traversal", "GET", "/docs/assets/%2e%2e/core.py", 404, word="route"))
+add(Case("status-POST", "POST", "/status", 405, b"{}", JSON, "method"))  # the status page is GET only
+add(Case("status-DELETE", "DELETE", "/status", 405, word="method"))
 
 
 # ---- the server and the raw client --------------------------------------------------------------------
