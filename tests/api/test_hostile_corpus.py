@@ -519,6 +519,13 @@ add(Case("docs-asset-unknown", "GET", "/docs/assets/nope.js", 404, word="route")
 add(Case("docs-asset-traversal", "GET", "/docs/assets/%2e%2e/core.py", 404, word="route"))
 add(Case("status-POST", "POST", "/status", 405, b"{}", JSON, "method"))  # the status page is GET only
 add(Case("status-DELETE", "DELETE", "/status", 405, word="method"))
+# the admin routes with no TTSIGN_ADMIN_KEYS: 403 whatever is sent, the body never read
+ADMIN_GUESS = ((b"content-type", b"application/json"), (b"x-admin-key", b"guess-0123456789"))
+add(Case("admin-off-GET", "GET", "/v1/admin/maintenance", 403, word="TTSIGN_ADMIN_KEYS"))
+add(Case("admin-off-POST", "POST", "/v1/admin/maintenance", 403, b'{"enabled": true}', JSON, "TTSIGN_ADMIN_KEYS"))
+add(Case("admin-off-guess", "POST", "/v1/admin/maintenance", 403, b"[" * 5000, ADMIN_GUESS, "TTSIGN_ADMIN_KEYS"))
+add(Case("admin-DELETE", "DELETE", "/v1/admin/maintenance", 405, word="method"))
+add(Case("admin-unknown", "GET", "/v1/admin/nope", 404, word="route"))
 
 
 # ---- the server and the raw client --------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ttsign.api_keys import env_keys
 from ttsign.monitor.maintenance import DEFAULT_RETRY_AFTER_S, MAX_MESSAGE
+from ttsign.server import logs
 from ttsign.server.auth import check_key
 from ttsign.server.auth_throttle import AuthThrottle
 from ttsign.server.deps import services
@@ -89,6 +90,7 @@ def require_admin_key(request: Request) -> None:
         presented = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
     if not presented:
         raise ApiError(401, "missing admin key: send it in the X-Admin-Key header", headers=ADMIN_HEADERS)
+    logs.add_secrets(presented)  # masked in any line this request logs, right or wrong
     if not check_key(presented, keys):
         raise ApiError(401, "invalid admin key (check TTSIGN_ADMIN_KEYS on the server)", headers=ADMIN_HEADERS)
 
