@@ -110,17 +110,14 @@ def test_the_cli_prints_the_whole_timeline_of_a_drift(webhook: Webhook) -> None:
 
 
 def test_a_kind_it_does_not_know_is_one_line_and_exit_2() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TTSIGN_")}
-    r = subprocess.run(
-        [sys.executable, "-m", "ttsign", "monitor", "--simulate", "earthquake"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+    from typer.testing import CliRunner
+
+    from ttsign.cli import app
+
+    r = CliRunner().invoke(app, ["monitor", "--simulate", "earthquake"])
+    assert r.exit_code == 2 and r.stderr.strip().splitlines() == [
         "error: --simulate 'earthquake' is not a kind: use one of " + ", ".join(KINDS)
-    ]
+    ], r.output
 
 
 async def test_unknown_kinds_raise() -> None:
