@@ -169,11 +169,18 @@ class RoomPusher:
         with self.lock:
             targets = [ws for ws in self.sockets.get(room_id, ()) if not ws.closed]
         data = list(frames)
-        for ws in targets:
-            for frame in data:
-                await ws.send_bytes(frame)
-        self.pushed += len(data) * len(targets)
-        return len(targets)
+
+        async def send_all(ws: web.WebSocketResponse) -> bool:
+            try:
+                for frame in data:
+                    await ws.send_bytes(frame)
+            except (ConnectionError, RuntimeError):  # a socket closing meanwhile
+                return False
+            return True
+
+        sent = await asyncio.gather(*(send_all(ws) for ws in targets))  # one slow socket never holds up another
+        self.pushed += len(data) * sum(sent)
+        return sum(sent)
 
     def push(self, room_id: str, frames: Iterable[bytes], timeout: float = 10.0) -> int:
         """`push_async` from another thread (the fake serves from its own loop)."""

@@ -14,7 +14,7 @@ from tests.fakes.tiktok import FakeTikTok
 from ttsign.config import Settings
 from ttsign.server import logs
 
-GRACE_S = 0.3
+GRACE_S = 0.6
 SERVER_GRACE_S = 3.0
 """A served relay keeps a room this long after its last subscriber: a test's next request finds the same room."""
 

@@ -89,11 +89,11 @@ async def test_the_room_closes_a_grace_period_after_its_last_subscriber_left(
     hub = make_hub()
     sub = await hub.subscribe(FAKE_USER, owner="k")
     sub.close()
-    await asyncio.sleep(GRACE_S / 3)
+    await asyncio.sleep(GRACE_S / 6)
     again = await hub.subscribe(FAKE_USER, owner="k")  # back within the grace period: the same socket
     assert len(sockets_of(fake)) == 1
     again.close()
-    await asyncio.sleep(GRACE_S / 3)
+    await asyncio.sleep(GRACE_S / 6)
     assert fake.pusher.count(FAKE_ROOM_ID) == 1 and hub.describe()["rooms_open"] == 1
     await until(lambda: fake.pusher.count(FAKE_ROOM_ID) == 0, timeout=GRACE_S * 5)
     assert hub.describe()["rooms_open"] == 0 and hub.counters["rooms_closed_idle"] == 1
