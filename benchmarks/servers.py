@@ -34,8 +34,10 @@ ENV = {
     "TTSIGN_RATE_LIMIT_HOUR": "0",
     "TTSIGN_RATE_LIMIT_DAY": "0",
 }
-SERVERS = ("uvicorn", "granian", "granian-st")
-"""granian-st: a single-threaded runtime on uvloop, HTTP/1 only (the closest to uvicorn's model)."""
+SERVERS = ("uvicorn", "granian", "granian-st", "uvicorn-python")
+"""granian-st: a single-threaded runtime on uvloop, HTTP/1 only (the closest to uvicorn's model);
+uvicorn-python: uvicorn with `TTSIGN_ACCEL=off` (the pure-Python signing path; the others use the compiled
+one when it is built)."""
 ENDPOINTS: list[tuple[str, str, str | None]] = [
     ("GET /health (framework ceiling)", "/health", None),
     ("POST /signature (room URL)", "/signature", ROOM),
@@ -44,7 +46,7 @@ ENDPOINTS: list[tuple[str, str, str | None]] = [
 
 
 def _command(server: str, port: int) -> list[str]:
-    if server == "uvicorn":
+    if server.startswith("uvicorn"):
         return [sys.executable, "-m", "ttsign.cli", "serve", "--port", str(port), "--workers", "1"]
     granian = str(Path(sys.executable).with_name("granian"))
     tuned = ["--runtime-mode", "st", "--loop", "uvloop", "--http", "1"] if server == "granian-st" else []
@@ -72,7 +74,7 @@ def _start(server: str) -> tuple[subprocess.Popen[bytes], str]:
     proc = subprocess.Popen(
         _command(server, port),
         cwd=ROOT,
-        env={**os.environ, **ENV, "TTSIGN_PORT": str(port)},
+        env={**os.environ, **ENV, "TTSIGN_PORT": str(port), **({"TTSIGN_ACCEL": "off"} if "python" in server else {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -114,7 +116,12 @@ def main() -> int:
                 script = _lua("POST", body, "text/plain") if body else None
                 for server, (_proc, base) in servers.items():
                     rps.setdefault((name, server), []).append(_wrk(base + path, script)["rps"])
+        paths = {
+            s: json.loads(urllib.request.urlopen(base + "/health").read())["components"]["signer"].get("accel")
+            for s, (_p, base) in servers.items()
+        }
         print(f"uvicorn vs granian: 1 worker each, wrk 32 connections, {ROUNDS} interleaved rounds, logs at info")
+        print("  signing path: " + ", ".join(f"{s} {p}" for s, p in paths.items()))
         print(f"  {'endpoint':<36}" + "".join(f" {s + ' req/s':>18}" for s in SERVERS) + "   (x uvicorn)")
         for name, _path, _body in ENDPOINTS:
             med = {s: statistics.median(rps[(name, s)]) for s in SERVERS}
