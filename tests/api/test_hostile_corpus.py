@@ -467,6 +467,24 @@ for label, query, word in (
     ("limit-0", "limit=0", "limit"),
 ):
     add(Case(f"relay-events-{label}", "GET", f"/v1/rooms/someone/events?{query}", 400, word=word))
+# issue 12: the OBS overlay and room tokens
+for label in ("nul", "space", "quote", "angle", "too-long", "unicode", "crlf", "semicolon", "percent", "backslash"):
+    add(Case(f"overlay-{label}", "GET", f"/overlay/{BAD_USERS[label]}", 400, word="username"))
+add(Case("overlay-POST", "POST", "/overlay/someone", 405, b"{}", JSON, "method"))
+add(Case("overlay-forged-token", "GET", "/overlay/someone?token=tt1.e30.AAAA", 401, word="token"))
+add(Case("overlay-malformed-token", "GET", "/overlay/someone?token=%00%FF", 401, word="token"))
+add(Case("tokens-GET", "GET", "/v1/tokens", 405, word="method"))
+for label, body, status, word in (
+    ("no-room", b'{"ttl": 60}', 400, "room"),
+    ("bad-room", b'{"room": "a b"}', 400, "username"),
+    ("ttl-huge", b'{"room": "someone", "ttl": 99999999}', 422, "ttl"),
+    ("ttl-zero", b'{"room": "someone", "ttl": 0}', 422, "ttl"),
+    ("ttl-string", b'{"room": "someone", "ttl": "60"}', 422, "ttl"),
+    ("room-number", b'{"room": 5}', 422, "room"),
+    ("dup-room", b'{"room": "a", "room": "b"}', 400, "room"),
+    ("array", b"[]", 400, ""),
+):
+    add(Case(f"tokens-{label}", "POST", "/v1/tokens", status, body, JSON, word))
 CONNECT_PATHS = (f"/webcast/fetch?room_id={ROOM}&", f"/webcast/rooms/{ROOM}/connect?")
 for i, base in enumerate(CONNECT_PATHS):
     for label, query, word in (
