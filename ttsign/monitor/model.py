@@ -35,7 +35,7 @@ class Event:
     one alert per key until its `fingerprint` changes or a `recovery` with the same key arrives)."""
 
     kind: EventKind
-    key: str  # e.g. "agreement:/api/post/item_list/", "sdk_build", "breaker:native"
+    key: str  # e.g. "agreement" (one per check; its detail names the URLs), "sdk_build", "breaker:native"
     severity: Severity
     title: str  # one line, no secrets (alerts redact anyway)
     detail: dict[str, Any] = field(default_factory=dict)  # the evidence; JSON-serialisable

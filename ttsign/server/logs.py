@@ -43,7 +43,7 @@ _SECRET_NAME = re.compile(
     .*token.* | .*session.* | .*secret.* | .*passw.* | .*ticket.* | .*csrf.* | .*cookie.*
     | sid | sid[_-].* | ssid | ssid[_-].* | .*[_-]sids? | uid[_-]tt.* | passport.* | odin[_-]tt
     | ttwid | tt[_-]?target[_-]?idc | api[_-]?keys? | jwt[_-]?keys? | x[_-]api[_-]key | .*authori[sz]ation
-    | credentials?
+    | credentials? | admin[_-]?keys? | x[_-]admin[_-]key
     | store[_-]country[_-]sign | x[_-]oauth[_-]token | sso[_-].*
     """
 )

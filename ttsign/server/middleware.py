@@ -1,8 +1,9 @@
 """The request pipeline, composed: which paths are public or unmetered, and the middlewares in order.
 
 Each middleware does one thing (`ttsign.server.pipeline`); `install_pipeline` adds them, outermost first:
-request id, access log and metrics (with the JSON 500 of last resort), size limit, API-key auth, rate
-limit. CORS, when configured, goes outside all of them (`ttsign.server.cors`).
+request id, access log and metrics (with the JSON 500 of last resort), size limit, API-key auth,
+maintenance (503 on the signing and connect routes while it is on), rate limit. CORS, when configured, goes
+outside all of them (`ttsign.server.cors`).
 
 Rate limits: with keys, every keyed route counts against the caller's key (the server's limits, or the
 key's own from the keys file). In open mode (no keys: loopback only) the signing routes are not limited,
