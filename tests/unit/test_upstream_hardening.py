@@ -8,6 +8,7 @@ parsed; and no error message carries an address or anything the upstream sent.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -51,8 +52,10 @@ def assert_clean(exc: UpstreamError, proxy: HostileProxy, *, name: str = "TikTok
     """The message names the upstream and holds no address, port, URL or upstream text."""
     text = str(exc)
     assert text.startswith(name), text
-    for leak in ("127.0.0.1", str(proxy.port), str(proxy.decoy_port), "http", MARKER, "curl"):
+    for leak in ("127.0.0.1", "http", MARKER, "curl"):
         assert leak not in text, text
+    for port in (proxy.port, proxy.decoy_port):  # as a number of its own: port 41943 is inside "4194304 bytes"
+        assert not re.search(rf"(?<![0-9]){port}(?![0-9])", text), text
 
 
 async def fails(coro: Any) -> UpstreamError:
