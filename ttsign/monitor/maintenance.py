@@ -20,7 +20,6 @@ mitigation itself (kind `mitigation`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ import structlog
 
 from ttsign.monitor.model import Event
 from ttsign.server.errors import MIN_MESSAGE
+from ttsign.tasks import cancel_and_wait
 
 log = structlog.get_logger("ttsign.monitor")
 
@@ -201,10 +201,7 @@ class MaintenanceFlag:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self.shared is not None:
             await self.shared.aclose()
 

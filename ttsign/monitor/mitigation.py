@@ -32,6 +32,7 @@ from typing import Any
 import structlog
 
 from ttsign.monitor.model import Event
+from ttsign.tasks import cancel_and_wait
 
 log = structlog.get_logger("ttsign.monitor")
 
@@ -262,10 +263,7 @@ class SharedOrder:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:
@@ -294,10 +292,7 @@ class OutageProbe:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

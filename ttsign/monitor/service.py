@@ -22,6 +22,7 @@ from typing import Any
 from ttsign.monitor.cycle import run_cycle
 from ttsign.monitor.state import MonitorState
 from ttsign.store.lease import Lease, make_lease
+from ttsign.tasks import cancel_and_wait
 
 _log = logging.getLogger("ttsign.monitor")
 
@@ -76,10 +77,7 @@ class MonitorLoop:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         try:
             await self.lease.close()
         finally:

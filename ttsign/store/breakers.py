@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from ttsign.providers.breaker import CLOSED, HALF_OPEN, OPEN, Breaker
+from ttsign.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from ttsign.store.fallback import FallbackRateStore
@@ -160,10 +161,7 @@ class SharedBreakers:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self.own_store:
             await self.store.aclose()
 
