@@ -127,8 +127,13 @@ def create_app(settings: Settings | None = None, *, signer: Signer | None = None
         finally:
             health.on_shutdown(_app)  # /readyz answers 503 from here on
             try:
-                for companion in reversed(started):
-                    await companion.close()
+                for companion in reversed(started):  # one that fails to close never keeps the others open
+                    try:
+                        await companion.close()
+                    except Exception as exc:
+                        logs.get_logger("ttsign.serve").warning(
+                            "companion_close_failed", companion=type(companion).__name__, error=repr(exc)[:300]
+                        )
                 await chain.close()  # browsers and clients first (no orphaned Chromium), then the upstream
             finally:
                 await tiktok.close()
