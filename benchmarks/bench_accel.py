@@ -15,8 +15,6 @@ Run alone with `.venv/bin/python -m benchmarks.bench_accel`; `make bench` runs i
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import random
 import statistics
 import subprocess
@@ -30,31 +28,6 @@ from ttsign.algorithms import gnarly
 from ttsign.algorithms.payloads import gnarly513
 from ttsign.signing import accel
 from ttsign.signing.signer import Signer, SignerOptions
-
-NODE_CPU_BENCH = r"""
-import { encode } from "tiktok-signature/xgnarly.mjs";
-const [query, ua, keysJson, tsArg, low16Hex, r32Hex, itersArg] = process.argv.slice(2);
-const iters = Number(itersArg);
-const out = [];
-for (const keyHex of JSON.parse(keysJson)) {
-  const opts = { timestampMs: Number(tsArg), randomLow16: Buffer.from(low16Hex, "hex"),
-                 random32: Buffer.from(r32Hex, "hex"), randomKey: Buffer.from(keyHex, "hex") };
-  const token = encode(query, "", ua, {}, opts);
-  for (let i = 0; i < iters; i++) encode(query, "", ua, {}, opts);          // warm up the JIT
-  const samples = [];
-  for (let r = 0; r < 7; r++) {
-    const t0 = process.cpuUsage();                                          // CPU time, as the Python side
-    for (let i = 0; i < iters; i++) encode(query, "", ua, {}, opts);
-    const d = process.cpuUsage(t0);
-    samples.push((d.user + d.system) / iters);
-  }
-  samples.sort((a, b) => a - b);
-  out.push({ key: keyHex, token, median_us: samples[3] });
-}
-console.log(JSON.stringify(out));
-"""
-"""`bench_reference`'s Node side, timed in CPU time (`process.cpuUsage`) like ours, so load elsewhere on the
-machine does not inflate one side only."""
 
 CASES: list[tuple[str, Callable[[], object]]] = []  # everything is in report(): its rows pair the two paths
 
@@ -138,26 +111,12 @@ def _compiled_513(key: bytes) -> str:
     )  # fmt: skip
 
 
-def run_reference_cpu(key: bytes, iterations: int = 20000) -> dict[str, Any]:
-    """The reference's token and median CPU us per call for `key` (installed by `bench_reference`)."""
-    r = bench_reference
-    script = r.CACHE / "bench_xgnarly_cpu.mjs"
-    script.write_text(NODE_CPU_BENCH)
-    args = [r.QUERY, UA, json.dumps([key.hex()]), str(r.TIMESTAMP_MS), f"{r.RANDOM_LOW16:04x}", f"{r.RANDOM32:08x}"]
-    out = subprocess.run(
-        ["node", str(script), *args, str(iterations)], cwd=r.CACHE, capture_output=True, text=True,
-        env=dict(os.environ), check=True,
-    )  # fmt: skip
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])[0]
-    return result
-
-
 def rows_513() -> list[dict[str, Any]]:
     """X-Gnarly 5.1.3 rows, one per key (5/9/13/17 ChaCha rounds): compiled, JS reference, pure Python."""
     have_js = bench_reference._ensure_reference()
     rows = []
     for key in bench_reference.KEYS:
-        ref = run_reference_cpu(key) if have_js else None
+        ref = bench_reference.run_reference((key,), 20000, cpu=True)[0] if have_js else None
         ours = _compiled_513(key)
         row: dict[str, Any] = {
             "rounds": gnarly.rounds_for(key),

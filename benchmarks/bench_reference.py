@@ -38,7 +38,8 @@ the reference `bytes([7]) * 48` (9 rounds) and ours `bytes(range(48))` (13)."""
 
 NODE_BENCH = r"""
 import { encode } from "tiktok-signature/xgnarly.mjs";
-const [query, ua, keysJson, tsArg, low16Hex, r32Hex, itersArg] = process.argv.slice(2);
+const [query, ua, keysJson, tsArg, low16Hex, r32Hex, itersArg, clock] = process.argv.slice(2);
+const cpu = clock === "cpu";  // CPU time (process.cpuUsage), else wall time
 const iters = Number(itersArg);
 const out = [];
 for (const keyHex of JSON.parse(keysJson)) {
@@ -48,9 +49,10 @@ for (const keyHex of JSON.parse(keysJson)) {
   for (let i = 0; i < iters; i++) encode(query, "", ua, {}, opts);          // warm up the JIT
   const samples = [];
   for (let r = 0; r < 7 && iters > 0; r++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpu ? process.cpuUsage() : process.hrtime.bigint();
     for (let i = 0; i < iters; i++) encode(query, "", ua, {}, opts);
-    samples.push(Number(process.hrtime.bigint() - t0) / iters / 1000);
+    const d = cpu ? process.cpuUsage(t0) : null;
+    samples.push(cpu ? (d.user + d.system) / iters : Number(process.hrtime.bigint() - t0) / iters / 1000);
   }
   samples.sort((a, b) => a - b);
   out.push({ key: keyHex, token, median_us: samples.length ? samples[3] : null });
@@ -97,12 +99,15 @@ def _ensure_reference() -> bool:
     return subprocess.run(cmd, cwd=CACHE, capture_output=True).returncode == 0
 
 
-def run_reference(keys: tuple[bytes, ...] = KEYS, iterations: int = 20000) -> list[dict[str, object]]:
-    """The reference's token (and, with `iterations` > 0, its median us/call) for each key."""
+def run_reference(
+    keys: tuple[bytes, ...] = KEYS, iterations: int = 20000, *, cpu: bool = False
+) -> list[dict[str, object]]:
+    """The reference's token (and, with `iterations` > 0, its median us/call: wall time, or CPU time with `cpu`)
+    for each key."""
     script = CACHE / "bench_xgnarly.mjs"
     script.write_text(NODE_BENCH)
     args = [QUERY, UA, json.dumps([k.hex() for k in keys]), str(TIMESTAMP_MS), f"{RANDOM_LOW16:04x}"]
-    args += [f"{RANDOM32:08x}", str(iterations)]
+    args += [f"{RANDOM32:08x}", str(iterations), "cpu" if cpu else "wall"]
     out = subprocess.run(
         ["node", str(script), *args], cwd=CACHE, capture_output=True, text=True, env=dict(os.environ), check=True
     )

@@ -27,22 +27,13 @@ from typing import Any
 
 from aiohttp import web
 
+from ttsign.providers.browser_sdk import INIT_OPTIONS
+
 ROUTE = "/static/{kind}/{name}"
 PLAYER_NAME = "live-player.js"
 DEFAULT_SDK_NAME = "webmssdk_1.0.0.368.js"
 WS_PATH = "/webcast/im/ws_proxy/ws_reuse_supplement/"
-PAGE_INIT = {
-    "aid": 1988,
-    "dfp": False,
-    "boe": False,
-    "intercept": True,
-    "enablePathList": ["/api/*", "/webcast/*", "/api-live/*"],
-    "region": "sg-tiktok",
-    "apiHost": "",
-    "mode": 516,
-    "isSDK": False,
-    "custom": {},
-}
+PAGE_INIT = dict(INIT_OPTIONS)  # the page inits the SDK as the browser provider does (sdk-oracle.md §2)
 PLAYER_QUERY = (
     "version_code",
     "device_platform",
