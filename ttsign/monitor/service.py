@@ -13,7 +13,6 @@ goes on; closing the loop cancels a cycle in progress and releases the lease.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -119,9 +118,7 @@ class MonitorLoop:
                     self.errors += 1
                     _log.exception("monitor cycle failed")
                 finally:
-                    keeper.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await keeper
+                    await cancel_and_wait(keeper)  # it renews the lease in Redis: the cancel may need repeating
                 due = loop.time() + self.next_delay()
             wait = self.tick_s if not held else min(self.tick_s, max(0.0, due - loop.time()))
             await asyncio.sleep(wait)
