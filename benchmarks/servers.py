@@ -9,6 +9,7 @@ ratio. Each server's answer to each endpoint is fetched once first and checked t
 JSON keys), so the figures compare like with like. Needs `wrk` and granian (the dev extra).
 
     .venv/bin/python -m benchmarks.servers        # TTSIGN_BENCH_ROUNDS=3, TTSIGN_BENCH_DURATION=5s
+    TTSIGN_BENCH_SERVERS=uvicorn,uvicorn-python   # a subset (the first is the one the ratios divide by)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ ENV = {
     "TTSIGN_RATE_LIMIT_HOUR": "0",
     "TTSIGN_RATE_LIMIT_DAY": "0",
 }
-SERVERS = ("uvicorn", "granian", "granian-st", "uvicorn-python")
+SERVERS = tuple(os.environ.get("TTSIGN_BENCH_SERVERS", "uvicorn,granian,granian-st,uvicorn-python").split(","))
 """granian-st: a single-threaded runtime on uvloop, HTTP/1 only (the closest to uvicorn's model);
 uvicorn-python: uvicorn with `TTSIGN_ACCEL=off` (the pure-Python signing path; the others use the compiled
 one when it is built)."""
@@ -122,10 +123,10 @@ def main() -> int:
         }
         print(f"uvicorn vs granian: 1 worker each, wrk 32 connections, {ROUNDS} interleaved rounds, logs at info")
         print("  signing path: " + ", ".join(f"{s} {p}" for s, p in paths.items()))
-        print(f"  {'endpoint':<36}" + "".join(f" {s + ' req/s':>18}" for s in SERVERS) + "   (x uvicorn)")
+        print(f"  {'endpoint':<36}" + "".join(f" {s + ' req/s':>18}" for s in SERVERS) + f"   (x {SERVERS[0]})")
         for name, _path, _body in ENDPOINTS:
             med = {s: statistics.median(rps[(name, s)]) for s in SERVERS}
-            ratios = " ".join(f"{med[s] / med['uvicorn']:.2f}x" for s in SERVERS[1:])
+            ratios = " ".join(f"{med[s] / med[SERVERS[0]]:.2f}x" for s in SERVERS[1:])
             print(f"  {name:<36}" + "".join(f" {med[s]:18.0f}" for s in SERVERS) + f"   {ratios}", flush=True)
     finally:
         for proc, _base in servers.values():

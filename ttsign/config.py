@@ -163,9 +163,7 @@ class Settings(BaseSettings):
         if value:
             parts = urlsplit(value)
             if parts.scheme.lower() not in PROXY_SCHEMES or not parts.hostname:
-                raise ValueError(
-                    f"must be empty or a URL scheme://host[:port] with scheme {', '.join(PROXY_SCHEMES)}"
-                )
+                raise ValueError(f"must be empty or a URL scheme://host[:port] with scheme {', '.join(PROXY_SCHEMES)}")
             try:
                 parts.port  # noqa: B018  # a port that is not a number raises here
             except ValueError:

@@ -96,7 +96,7 @@ async def _run(app: Any, scope: dict[str, Any], body: list[dict[str, Any]] | Non
 def test_the_app_runs_one_small_middleware_per_concern_in_order():
     app = create_app(make_settings())
     names = [m.cls.__name__ for m in app.user_middleware]  # outermost first
-    assert names == ["RequestId", "AccessLog", "SizeLimit", "ApiKeyAuth", "Maintenance", "RateLimit"]
+    assert names == ["RequestId", "AccessLog", "SizeLimit", "ApiKeyAuth", "Maintenance", "RateLimit", "HotRoutes"]
 
 
 # ---- request id -----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import structlog
 MASK = "***"
 MIN_SECRET_CHARS = 6  # shorter values are masked by name only (masking "1988" everywhere would garble lines)
 _NOT_SECRET_KEYS = frozenset({"event", "level", "timestamp", "logger"})
+_STAMPED_KEYS = frozenset({"level", "timestamp"})
 # The line's structure: never masked by the request's own values, so a caller cannot blank out the fields
 # that identify its request (a cookie `x=request` would otherwise turn the event into "***").
 _STRUCTURE_KEYS = _NOT_SECRET_KEYS | {"request_id", "method", "route", "status", "latency_ms", "caller", "error_kind"}
@@ -120,13 +121,22 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     return _CREDENTIAL.sub(lambda m: m["scheme"] + m["sep"] + MASK, text)
 
 
+@lru_cache(maxsize=4096)
+def _scrub_plain(text: str) -> str:
+    """`scrub` with no request secrets: a pure function of a short text, so a line's repeated values (the
+    route, the method, the caller) are scrubbed once."""
+    return scrub(text)
+
+
 def _redact_value(key: str, value: Any, secrets: set[str], depth: int = 0) -> Any:
     if key and key not in _NOT_SECRET_KEYS and is_secret_name(key) and value not in (None, "", b""):
         return MASK
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):
-        return scrub(value, secrets)
+        if key in _STAMPED_KEYS and depth == 0:
+            return value  # written by the level and time processors, which overwrite what a caller passed
+        return scrub(value, secrets) if secrets or len(value) > 256 else _scrub_plain(value)
     if depth >= 8:
         return "<nested too deep to log>"
     if isinstance(value, dict):
@@ -280,19 +290,39 @@ def configure(level: str = "info", json_output: bool | None = None, *, stderr: b
     root.addHandler(handler)
     root.setLevel(lvl)
     install_stdlib_filter()
+    processors = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact,
+        _renderer(json_output),
+    ]
+    global _JSON_OUTPUT
+    _JSON_OUTPUT = JsonOutput(processors, lvl, stderr) if json_output else None
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact,
-            _renderer(json_output),
-        ],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
         logger_factory=structlog.PrintLoggerFactory(_Stderr() if stderr else None),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
+
+
+class JsonOutput:
+    """What `configure` set up when it chose JSON lines: its processor list (identity tells whether it is still
+    structlog's), the level, the stream. `ttsign.server.fast_log` writes the same lines when it holds."""
+
+    __slots__ = ("level", "processors", "stderr")
+
+    def __init__(self, processors: list[Any], level: int, stderr: bool) -> None:
+        self.processors, self.level, self.stderr = processors, level, stderr
+
+
+_JSON_OUTPUT: JsonOutput | None = None
+
+
+def json_output() -> JsonOutput | None:
+    return _JSON_OUTPUT
 
 
 def get_logger(name: str = "ttsign") -> Any:

@@ -2,7 +2,8 @@
 
 Each middleware does one thing (`ttsign.server.pipeline`); `install_pipeline` adds them, outermost first:
 request id, access log and metrics (with the JSON 500 of last resort), size limit, API-key auth,
-maintenance (503 on the signing and connect routes while it is on), rate limit. CORS, when configured, goes
+maintenance (503 on the signing and connect routes while it is on), rate limit, and innermost the hot
+signing routes called without FastAPI's router (`hot_routes`). CORS, when configured, goes
 outside all of them (`ttsign.server.cors`).
 
 Rate limits: with keys, every keyed route counts against the caller's key (the server's limits, or the
@@ -28,6 +29,7 @@ from ttsign.server.limits import RateLimiter
 from ttsign.server.pipeline.access_log import AccessLog
 from ttsign.server.pipeline.api_key_auth import ApiKeyAuth
 from ttsign.server.pipeline.asgi import PathSet
+from ttsign.server.pipeline.hot_routes import HotRoutes
 from ttsign.server.pipeline.maintenance import Maintenance, app_flag
 from ttsign.server.pipeline.rate_limit import RateLimit
 from ttsign.server.pipeline.request_id import RequestId
@@ -83,6 +85,7 @@ def install_pipeline(
 ) -> None:
     """Add the middlewares to `app`. Starlette wraps the last one added outermost, so they go in innermost
     first; the request meets them in the reverse of this order."""
+    app.add_middleware(HotRoutes, routes=routes, paths=SIGNING_PATHS)  # innermost: the router, bypassed
     app.add_middleware(RateLimit, limiter=limiter, unmetered=unmetered_paths(settings, keys))
     app.add_middleware(Maintenance, paths=SIGNING_PATHS, flag=app_flag(app))  # 503 while maintenance mode is on
     app.add_middleware(

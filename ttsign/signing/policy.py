@@ -78,6 +78,7 @@ import enum
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ada_url
 from ada_url.ada_adapter import ParseAttributes  # the TypedDict ada_url.parse_url answers
@@ -307,6 +308,7 @@ def _prepare_query(scheme: str, raw_path: str, raw_query: str | None) -> tuple[s
     return hooked, signed[: -len("&msToken=")] if signed != "msToken=" else "", ms_token
 
 
+@lru_cache(maxsize=1024)  # pure; a caller's hosts repeat, and parsing an IP literal costs a few microseconds
 def host_allowed(host: str, suffixes: tuple[str, ...]) -> bool:
     """True when `host` (a WHATWG host, ``:port`` allowed) is one of `suffixes` or a subdomain of one.
 
