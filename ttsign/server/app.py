@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -106,7 +107,7 @@ def make_chain(settings: Settings, signer: Signer) -> ProviderChain:
     return chain
 
 
-def telemetry_config() -> dict[str, Any] | None:
+def telemetry_config() -> TelemetryConfig | None:
     """FastAPI's native OpenTelemetry: its defaults when the operator set any `OTEL_*` variable, else off (it
     otherwise asks the global providers on every request whether anyone configured them)."""
     if any(name.startswith("OTEL_") for name in os.environ) or os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE"):

@@ -312,10 +312,16 @@ class JsonOutput:
     """What `configure` set up when it chose JSON lines: its processor list (identity tells whether it is still
     structlog's), the level, the stream. `ttsign.server.fast_log` writes the same lines when it holds."""
 
-    __slots__ = ("level", "processors", "stderr")
+    __slots__ = ("level", "processors", "renderer", "size", "stderr")
 
     def __init__(self, processors: list[Any], level: int, stderr: bool) -> None:
         self.processors, self.level, self.stderr = processors, level, stderr
+        self.renderer, self.size = processors[-1], len(processors)
+
+    def current(self) -> bool:
+        """structlog still runs this chain: the same list, unchanged (`capture_logs` empties it in place)."""
+        chain = structlog.get_config()["processors"]
+        return chain is self.processors and len(chain) == self.size and chain[-1] is self.renderer
 
 
 _JSON_OUTPUT: JsonOutput | None = None

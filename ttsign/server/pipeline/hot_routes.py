@@ -53,7 +53,7 @@ class HotRoutes:
         self.table: dict[tuple[str, str], APIRoute] = {}
         for route in routes:
             if isinstance(route, APIRoute) and route.path in wanted and request_only(route):
-                for method in route.methods:
+                for method in route.methods or ():
                     self.table.setdefault((method, route.path), route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
