@@ -55,6 +55,7 @@ from ttsign import __version__
 from ttsign.config import Settings, get_settings
 from ttsign.server import logs
 from ttsign.server.errors import error_body
+from ttsign.server.write_combine import CombinedWrites
 
 APP = "ttsign.server.runner:serving_app"
 LINGER_S = 1.0  # how long a closing connection is drained, waiting for the client's FIN
@@ -168,7 +169,7 @@ class TransportProtocol(HttpToolsProtocol):
             self.transport = transport
             self._refuse_over_cap()
             return
-        super().connection_made(transport)
+        super().connection_made(CombinedWrites(transport, self.loop))  # type: ignore[arg-type]  # one send per answer
         if self.shared.shutting_down:  # accepted from the backlog during shutdown
             self._linger_close()
             return
