@@ -22,8 +22,6 @@ from structlog.contextvars import merge_contextvars
 
 from ttsign.server import logs
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-
 
 class _Stamp:
     """`TimeStamper(fmt="iso", utc=True)`'s text (`2026-12-01T22:10:11.057521Z`), the date part formatted once
@@ -55,20 +53,20 @@ class FastLogger:
         self.slow = structlog.get_logger(name)
 
     def info(self, event: str, **fields: Any) -> None:
-        self._line("info", event, fields)
+        self._line(logging.INFO, "info", event, fields)
 
     def warning(self, event: str, **fields: Any) -> None:
-        self._line("warning", event, fields)
+        self._line(logging.WARNING, "warning", event, fields)
 
     def error(self, event: str, **fields: Any) -> None:
-        self._line("error", event, fields)
+        self._line(logging.ERROR, "error", event, fields)
 
-    def _line(self, level: str, event: str, fields: dict[str, Any]) -> None:
+    def _line(self, number: int, level: str, event: str, fields: dict[str, Any]) -> None:
         output = logs.json_output()
         if output is None or not output.current():
             getattr(self.slow, level)(event, **fields)
             return
-        if _LEVELS[level] < output.level:
+        if number < output.level:
             return
         line = merge_contextvars(None, level, {**fields, "event": event})
         line["level"] = level
